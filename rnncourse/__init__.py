@@ -1,0 +1,18 @@
+"""rnncourse: the helper library of the course "Recurrent Neural Networks in PyTorch".
+
+Public names are few and stable. The top level holds the profile helpers; the rest lives in
+small submodules, each listing its public names in ``__all__``:
+
+``rnncourse.device``  choosing a device, moving batches, mixed precision, seeding
+``rnncourse.data``    datasets (downloaded safely or from a mirror), tokenizer, vocabulary, batching
+``rnncourse.train``   the one training loop every chapter uses, and its history
+``rnncourse.plot``    the course's plots and tables
+``rnncourse.checks``  comparison helpers the exercise tests use, with messages in learner terms
+
+Exercise answers are never importable from here.
+"""
+
+from rnncourse.profiles import PROFILES, by_profile, get_profile
+
+__version__ = "0.1.0"
+__all__ = ["PROFILES", "by_profile", "get_profile", "__version__"]

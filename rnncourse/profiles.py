@@ -1,0 +1,57 @@
+"""Run profiles: how big every chapter's work is.
+
+A chapter never changes its code path with the profile, only its sizes and epochs::
+
+    from rnncourse import by_profile
+    EPOCHS = by_profile(smoke=1, cpu=4, gpu=20)
+
+``smoke``  seconds, tiny data: the test suite and CI.
+``cpu``    meaningful results on a 2-core laptop in minutes.
+``gpu``    the course's reference numbers.
+
+The profile comes from the ``RNNCOURSE_PROFILE`` environment variable; without it the
+default is ``gpu`` when CUDA is available and ``cpu`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+PROFILES = ("smoke", "cpu", "gpu")
+ENV_VAR = "RNNCOURSE_PROFILE"
+
+T = TypeVar("T")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # the library's pure-Python parts work without torch
+        return False
+    return torch.cuda.is_available()
+
+
+def get_profile() -> str:
+    """The active profile: ``RNNCOURSE_PROFILE`` if set, else ``gpu`` with CUDA, else ``cpu``."""
+    value = os.environ.get(ENV_VAR, "").strip().lower()
+    if value:
+        if value not in PROFILES:
+            raise ValueError(
+                f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not a profile; "
+                f"use one of {', '.join(PROFILES)} (or unset it for the default)."
+            )
+        return value
+    return "gpu" if _cuda_available() else "cpu"
+
+
+def profile_source() -> str:
+    """Why the active profile was chosen, in words (for ``rnncourse info`` and the book)."""
+    if os.environ.get(ENV_VAR, "").strip():
+        return f"set by {ENV_VAR}"
+    return "default: CUDA is available" if _cuda_available() else "default: no CUDA device"
+
+
+def by_profile(*, smoke: T, cpu: T, gpu: T) -> T:
+    """Pick the value for the active profile, e.g. ``by_profile(smoke=64, cpu=2_000, gpu=25_000)``."""
+    return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[get_profile()]
