@@ -12,7 +12,7 @@ small submodules, each listing its public names in ``__all__``:
 Exercise answers are never importable from here.
 """
 
-from rnncourse.profiles import PROFILES, by_profile, get_profile
+from rnncourse.profiles import PROFILES, by_profile, environment_summary, get_profile
 
 __version__ = "0.1.0"
-__all__ = ["PROFILES", "by_profile", "get_profile", "__version__"]
+__all__ = ["PROFILES", "by_profile", "environment_summary", "get_profile", "__version__"]

@@ -55,3 +55,23 @@ def profile_source() -> str:
 def by_profile(*, smoke: T, cpu: T, gpu: T) -> T:
     """Pick the value for the active profile, e.g. ``by_profile(smoke=64, cpu=2_000, gpu=25_000)``."""
     return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[get_profile()]
+
+
+def environment_summary() -> str:
+    """One line that says which profile and hardware produced a page's numbers.
+
+    Every chapter prints it in its first code cell, e.g.
+    ``profile cpu (default: no CUDA device) · torch 2.13.0+cpu · CPU, 2 threads (x86_64)``.
+    """
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        hardware = f"GPU {props.name} ({props.total_memory / 2**30:.0f} GiB)"
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        hardware = "Apple GPU (MPS)"
+    else:
+        hardware = f"CPU, {torch.get_num_threads()} threads ({platform.machine() or 'unknown'})"
+    return f"profile {get_profile()} ({profile_source()}) · torch {torch.__version__} · {hardware}"

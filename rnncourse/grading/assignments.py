@@ -61,7 +61,7 @@ def source_path(name: str, solutions: Path | None = None) -> Path:
     raise AssignmentError(f"{folder} has no {name}.md or {name}.ipynb")
 
 
-def _normalise(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+def normalise(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """Deterministic ids, the pinned kernel, no outputs: regenerating gives no diff."""
     nb.nbformat, nb.nbformat_minor = 4, NBFORMAT_MINOR
     nb.metadata = nbformat.from_dict(
@@ -78,6 +78,40 @@ def _normalise(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     return nb
 
 
+def repository_url() -> str:
+    """The course repository's address, from ``book/_config.yml`` (the one place it is set)."""
+    import yaml
+
+    config = yaml.safe_load((repo_root() / "book" / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def colab_setup_cell(url: str | None = None) -> nbformat.NotebookNode:
+    """First code cell of every launch and exercise notebook: installs rnncourse on Colab only.
+
+    Colab already has torch, numpy, matplotlib and tqdm, so the library is installed without
+    its pinned dependencies there; everywhere else the cell does nothing.
+    """
+    url = url or repository_url()
+    source = (
+        "# On Google Colab, install the course library first (this cell does nothing elsewhere).\n"
+        "import subprocess, sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\",\n"
+        f"                           \"rnncourse @ git+{url}\"])"
+    )
+    return nbformat.v4.new_code_cell(source)
+
+
+def with_setup_cell(nb: nbformat.NotebookNode, url: str | None = None) -> nbformat.NotebookNode:
+    """Insert :func:`colab_setup_cell` after the notebook's leading markdown cells."""
+    at = 0
+    while at < len(nb.cells) and nb.cells[at].cell_type == "markdown":
+        at += 1
+    nb.cells.insert(at, colab_setup_cell(url))
+    return nb
+
+
 def read_source(name: str, solutions: Path | None = None) -> nbformat.NotebookNode:
     """The source notebook of assignment ``name``, normalised, with its nbgrader metadata checked."""
     path = source_path(name, solutions)
@@ -87,7 +121,7 @@ def read_source(name: str, solutions: Path | None = None) -> nbformat.NotebookNo
         nb = jupytext.read(path)
     else:
         nb = nbformat.read(path, as_version=4)
-    nb = _normalise(nb, name)
+    nb = normalise(with_setup_cell(nb), name)
     problems = metadata_problems(nb)
     if problems:
         raise AssignmentError(f"{path}:\n  " + "\n  ".join(problems))
@@ -210,5 +244,5 @@ def make_course(root: Path, names: list[str] | None = None, solutions: Path | No
 
 def release_notebook(course: Course, name: str) -> str:
     """The release notebook of ``name`` as deterministic JSON text."""
-    nb = _normalise(nbformat.read(course.release_path(name), as_version=4), name)
+    nb = normalise(nbformat.read(course.release_path(name), as_version=4), name)
     return nbformat.writes(nb) + "\n"
