@@ -1,0 +1,182 @@
+"""The nbgrader pipeline: sources are well-formed, exercises/ is current, and autograding is honest.
+
+For every assignment in solutions/: the source gets full marks, the untouched release gets 0
+without crashing the grader, and every graded cell has an id and points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rnncourse.grading.assignments import (
+    AssignmentError,
+    assignment_names,
+    graded_cells,
+    make_course,
+    read_source,
+)
+from rnncourse.grading.release import chapter_notebook_files, exercise_files
+
+NAMES = assignment_names()
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """One nbgrader course with every assignment released (as an instructor would have)."""
+    return make_course(tmp_path_factory.mktemp("course") / "course", NAMES)
+
+
+def test_every_chapter_has_an_assignment(repo_root):
+    chapters = sorted(p.stem for p in (repo_root / "book" / "chapters").glob("[0-9][0-9]-*.md"))
+    assert chapters, "the book has no chapters"
+    missing = [c for c in chapters if c not in NAMES]
+    assert not missing, f"chapters without a solutions/ assignment: {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_has_graded_exercises_with_ids_and_points(name):
+    nb = read_source(name)  # raises AssignmentError listing every metadata problem
+    cells = graded_cells(nb)
+    assert 3 <= len(cells) <= 6, f"{name} has {len(cells)} graded cells; the design asks for 3 to 6"
+    for cell in cells:
+        assert cell.grade_id and cell.points > 0
+    hidden = [c for c in nb.cells if "### BEGIN HIDDEN TESTS" in c.source]
+    assert len(hidden) == len(cells), f"{name}: every graded test cell needs hidden tests"
+
+
+def test_generated_notebooks_are_up_to_date():
+    expected = {**exercise_files(), **chapter_notebook_files()}
+    stale = [str(p) for p, text in expected.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    assert not stale, f"generated notebooks are out of date; run `make exercises`: {stale}"
+
+
+def test_generation_is_deterministic():
+    assert exercise_files(NAMES[:1]) == exercise_files(NAMES[:1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_contains_no_answer_and_no_hidden_test(name, repo_root):
+    release = json.loads((repo_root / "exercises" / name / f"{name}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in release["cells"])
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert text.count("raise NotImplementedError()") >= len(graded_cells(read_source(name)))
+    assert all(not c.get("outputs") for c in release["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_autograde_solution_full_marks_and_release_zero(name, course, repo_root):
+    source = course.root / "source" / name / f"{name}.ipynb"
+    release = repo_root / "exercises" / name / f"{name}.ipynb"
+    scores = course.autograde(name, {"solution": source, "untouched": release})
+    maximum = {c.grade_id: c.points for c in graded_cells(read_source(name))}
+    assert scores["solution"] == maximum, f"the solution of {name} does not get full marks: {scores['solution']}"
+    assert set(scores["untouched"].values()) == {0.0}, f"the release of {name} earns points: {scores['untouched']}"
+
+
+# --- the pipeline itself, on a small assignment made here ---------------------------------
+
+DEMO = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Demo
+
+```{code-cell} ipython3
+---
+nbgrader: {grade: false, grade_id: setup, locked: true, schema_version: 3, solution: false}
+---
+import numpy as np
+from rnncourse.checks import check_close
+```
+
+### Exercise 1: double (2 points)
+
+```{code-cell} ipython3
+---
+nbgrader: {grade: false, grade_id: ex1-answer, locked: false, schema_version: 3, solution: true}
+---
+def double(x):
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+```
+
+```{code-cell} ipython3
+---
+nbgrader: {grade: true, grade_id: ex1-tests, locked: true, points: 2, schema_version: 3, solution: false}
+---
+check_close(double(np.ones(3)), 2 * np.ones(3), "double(ones(3))")
+### BEGIN HIDDEN TESTS
+check_close(double(np.arange(4.0)), 2 * np.arange(4.0), "double(arange(4))")
+### END HIDDEN TESTS
+```
+'''
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    solutions = tmp_path_factory.mktemp("solutions")
+    (solutions / "99-demo").mkdir()
+    (solutions / "99-demo" / "99-demo.md").write_text(DEMO)
+    course = make_course(tmp_path_factory.mktemp("demo") / "course", ["99-demo"], solutions)
+    return solutions, course
+
+
+def _notebook_with_answer(course, answer: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(course.release_path("99-demo"), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1-answer":
+            cell.source = answer
+    return nb
+
+
+@pytest.mark.slow
+def test_hidden_tests_are_restored_and_catch_a_hard_coded_answer(demo, tmp_path):
+    _, course = demo
+    hard_coded = tmp_path / "hard.ipynb"
+    nbformat.write(_notebook_with_answer(course, "def double(x):\n    return np.full(3, 2.0)"), hard_coded)
+    honest = tmp_path / "honest.ipynb"
+    nbformat.write(_notebook_with_answer(course, "def double(x):\n    return x + x"), honest)
+    scores = course.autograde("99-demo", {"hard": hard_coded, "honest": honest})
+    assert scores == {"hard": {"ex1-tests": 0.0}, "honest": {"ex1-tests": 2.0}}
+
+
+@pytest.mark.slow
+def test_edited_test_cell_is_restored_from_the_source(demo, tmp_path):
+    _, course = demo
+    nb = _notebook_with_answer(course, "def double(x):\n    return None")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1-tests":
+            cell.source = "pass"
+    cheat = tmp_path / "cheat.ipynb"
+    nbformat.write(nb, cheat)
+    assert course.autograde("99-demo", {"cheat": cheat}) == {"cheat": {"ex1-tests": 0.0}}
+
+
+def test_metadata_problems_are_reported(tmp_path):
+    bad = DEMO.replace("points: 2, ", "").replace("grade_id: setup", "grade_id: 'has space'")
+    (tmp_path / "98-bad").mkdir()
+    (tmp_path / "98-bad" / "98-bad.md").write_text(bad)
+    with pytest.raises(AssignmentError) as err:
+        read_source("98-bad", tmp_path)
+    assert "has no points" in str(err.value) and "needs a grade_id" in str(err.value)
+
+
+def test_release_ids_are_deterministic_and_valid(demo):
+    _, course = demo
+    nb = nbformat.read(course.release_path("99-demo"), as_version=4)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", c.id) for c in nb.cells)
