@@ -1,0 +1,55 @@
+"""Chapters and assignments use only rnncourse's public names (those in each module's __all__).
+
+d2l's readers had their code broken when helper names changed; keeping the names the book uses
+few and listed is what lets us keep them stable.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+
+import pytest
+
+from conftest import ROOT
+
+SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
+PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.plot",
+                  "rnncourse.train"}
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def _code(path):
+    for block in CODE_CELL.findall(path.read_text(encoding="utf-8")):
+        block = re.sub(r"\A---\n.*?\n---\n", "", block, flags=re.S)  # cell options
+        lines = [l for l in block.splitlines() if not l.lstrip().startswith(("%", "!"))]
+        yield "\n".join(lines)
+
+
+def _uses(path):
+    """(module, name) for every rnncourse import and attribute access in the file's code."""
+    for code in _code(path):
+        tree = ast.parse(code)
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "rnncourse":
+                for alias in node.names:
+                    yield node.module, alias.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "rnncourse":
+                        aliases[alias.asname or alias.name] = alias.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                yield aliases[node.value.id], node.attr
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])
+def test_only_public_names_are_used(path):
+    for module_name, name in _uses(path):
+        if f"{module_name}.{name}" in PUBLIC_MODULES:
+            continue  # `from rnncourse import data`
+        assert module_name in PUBLIC_MODULES, f"{path.name} imports from {module_name}, which is not a public module"
+        module = importlib.import_module(module_name)
+        assert name in getattr(module, "__all__", []), f"{path.name} uses {module_name}.{name}, which is not public"
