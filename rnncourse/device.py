@@ -39,7 +39,7 @@ def _mps_available() -> bool:
 def _resolve(prefer: str | None) -> tuple[torch.device, str]:
     """The device and the reason it was chosen (see :func:`get_device`)."""
     forced = prefer if prefer is not None else os.environ.get(ENV_VAR, "").strip() or None
-    source = "requested by the code" if prefer is not None else f"forced by {ENV_VAR}={forced}"
+    source = f"requested: get_device({prefer!r})" if prefer is not None else f"forced by {ENV_VAR}={forced}"
     if forced is None:
         if torch.cuda.is_available():
             return torch.device("cuda"), f"CUDA is available ({torch.cuda.get_device_name(0)})"
@@ -94,11 +94,14 @@ def to_device(obj: Any, device: torch.device | str, *, non_blocking: bool = Fals
     if isinstance(obj, (torch.Tensor, PackedSequence)):  # PackedSequence is a namedtuple: test first
         return obj.to(device, non_blocking=non_blocking)
     if isinstance(obj, Mapping):
-        return type(obj)({k: to_device(v, device, non_blocking=non_blocking) for k, v in obj.items()})
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        return type(obj)(*(to_device(v, device, non_blocking=non_blocking) for v in obj))
+        moved = {k: to_device(v, device, non_blocking=non_blocking) for k, v in obj.items()}
+        try:
+            return type(obj)(moved)  # dict, OrderedDict, UserDict...
+        except TypeError:  # a mapping that cannot be built from a dict (defaultdict): a plain dict
+            return moved
     if isinstance(obj, (tuple, list)):
-        return type(obj)(to_device(v, device, non_blocking=non_blocking) for v in obj)
+        moved = [to_device(v, device, non_blocking=non_blocking) for v in obj]
+        return obj._make(moved) if hasattr(obj, "_make") else type(obj)(moved)  # _make: namedtuples
     return obj
 
 
@@ -115,8 +118,8 @@ def autocast(device: torch.device | str, enabled: bool | None = None):
     (Ampere and newer), else float16, which also needs :func:`make_grad_scaler`. On the CPU and
     MPS it is off by default: CPU autocast (bfloat16) is often slower than float32 for RNNs on
     processors without bfloat16 instructions, and MPS autocast (float16) covers fewer operations.
-    ``enabled=True`` turns it on anyway. Recurrent layers (cuDNN LSTM/GRU) run in the low precision;
-    losses and softmax stay in float32, as PyTorch's autocast rules decide.
+    ``enabled=True`` turns it on anyway. Matrix products (and on CUDA the cuDNN LSTM/GRU kernels) run
+    in reduced precision; losses and softmax stay in float32, as PyTorch's autocast rules decide.
     """
     device = torch.device(device)
     if enabled is None:
@@ -210,7 +213,8 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device and MPS
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(deterministic)
+    if torch.are_deterministic_algorithms_enabled() != deterministic:  # the call itself is slow (imports)
+        torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     if deterministic:
         torch.backends.cudnn.benchmark = False
