@@ -39,4 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         _parser(None).print_help()
         return 2
     module = importlib.import_module(COMMANDS[args.command][0])
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except BrokenPipeError:  # `rnncourse info | head`: the reader went away, nothing is wrong
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -3,6 +3,9 @@
 Training curves come from :meth:`rnncourse.train.History.plot`. Everything here returns a
 matplotlib ``Figure`` (or, for tables, an object that Jupyter renders as a table and that
 prints as plain text elsewhere), so pages show them by leaving them as a cell's last value.
+Figures are closed before they are returned (as ``History.plot()`` does), so the inline
+backend does not draw them a second time; when a function is given ``ax=``, the caller's
+figure is drawn as usual.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def heatmap(matrix: Any, *, xlabels: Sequence[str] | None = None, ylabels: Seque
     values = matrix.detach().cpu().numpy() if hasattr(matrix, "detach") else np.asarray(matrix)
     if values.ndim != 2:
         raise ValueError(f"heatmap needs a 2-D array, got shape {values.shape}")
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(max(4, 0.45 * values.shape[1] + 2), max(3, 0.4 * values.shape[0] + 1.5)))
     else:
         fig = ax.figure
@@ -81,7 +85,9 @@ def heatmap(matrix: Any, *, xlabels: Sequence[str] | None = None, ylabels: Seque
     if colorbar:
         fig.colorbar(image, ax=ax)
     ax.set(title=title or "", xlabel=xlabel or "", ylabel=ylabel or "")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
+        plt.close(fig)  # shown once, as the cell's value, not again by the inline backend
     return fig
 
 
@@ -90,7 +96,8 @@ def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel:
               ax: plt.Axes | None = None) -> plt.Figure:
     """Several named curves over a shared x axis (accuracy against sequence length, norms
     against distance, ...). ``series`` maps a legend label to its y values."""
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
@@ -104,5 +111,7 @@ def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel:
     ax.grid(True, alpha=0.3)
     if len(series) > 1:
         ax.legend()
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
+        plt.close(fig)  # shown once, as the cell's value, not again by the inline backend
     return fig
