@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# pytest runs two workers on CI's two cores; torch's default of one thread per core in each
+# would oversubscribe them many times over (set before anything imports torch).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -30,6 +34,7 @@ def smoke_env(**extra: str) -> dict[str, str]:
 
     env = pinned_kernel_env()
     env["RNNCOURSE_PROFILE"] = "smoke"
-    env.setdefault("MPLBACKEND", "Agg")
+    # Two test workers share two cores: one thread each, or torch's threads thrash.
+    env.setdefault("OMP_NUM_THREADS", "1")
     env.update(extra)
     return env

@@ -47,8 +47,8 @@ def _exercise_list(notebook: Path) -> list[tuple[str, float]]:
         text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["cell_type"] == "markdown":
             heading = re.search(r"^#+\s+(.+)$", text, flags=re.M)
-            if heading:
-                title = heading.group(1).strip()
+            if heading:  # "Exercise 2: `rnn_step` (3 points)" -> "Exercise 2: `rnn_step`"
+                title = re.sub(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$", "", heading.group(1).strip())
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade"):
             found.append((title, float(meta.get("points", 0))))
@@ -79,7 +79,12 @@ class ExercisesDirective(Directive):
         )
         items = nodes.bullet_list()
         for title, points in exercises:
-            items += nodes.list_item("", nodes.paragraph(text=f"{title} ({points:g} points)"))
+            line = nodes.paragraph()
+            for i, part in enumerate(title.split("`")):  # `code` in a heading stays code
+                if part:
+                    line += nodes.literal(text=part) if i % 2 else nodes.Text(part)
+            line += nodes.Text(f" ({points:g} points)")
+            items += nodes.list_item("", line)
         box += items
 
         links = nodes.paragraph()
