@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import re
 
 import pytest
 
@@ -17,14 +16,15 @@ from conftest import ROOT
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
 PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.plot",
                   "rnncourse.train"}
-CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
 
 def _code(path):
-    for block in CODE_CELL.findall(path.read_text(encoding="utf-8")):
-        block = re.sub(r"\A---\n.*?\n---\n", "", block, flags=re.S)  # cell options
-        lines = [l for l in block.splitlines() if not l.lstrip().startswith(("%", "!"))]
-        yield "\n".join(lines)
+    import jupytext
+
+    for cell in jupytext.read(path).cells:
+        if cell.cell_type == "code":
+            lines = [l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))]
+            yield "\n".join(lines)
 
 
 def _uses(path):
