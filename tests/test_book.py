@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, smoke_env
+from conftest import ROOT, mirror_dir, smoke_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -32,10 +32,15 @@ CHAPTERS = _chapters()
 def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).parent / "jupyter-book"
+    # Datasets go to a cache of this test's own (the user's cache is left alone), read from the
+    # offline mirror when there is one, else downloaded from the official homes.
+    data = {"RNNCOURSE_DATA": str(out / "data")}
+    if mirror_dir():
+        data["RNNCOURSE_MIRROR"] = str(mirror_dir())
     result = subprocess.run(
         [str(jb), "build", str(ROOT / "book"), "--path-output", str(out), "--builder", "html",
          "-W", "-n", "--keep-going"],
-        env=smoke_env(), capture_output=True, text=True, timeout=1500,
+        env=smoke_env(**data), capture_output=True, text=True, timeout=1500,
     )
     return out / "_build", result
 
