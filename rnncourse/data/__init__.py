@@ -42,13 +42,14 @@ _LAZY = {
     "SyntheticSentiment": "synthetic",
     "TinyShakespeare": "corpora",
     "Vocab": "text",
+    "clean_review": "corpora",
     "pad_collate": "batching",
     "tokenize": "text",
 }
 
 if TYPE_CHECKING:
     from rnncourse.data.batching import LABEL_PAD, BucketBatchSampler, pad_collate
-    from rnncourse.data.corpora import IMDB, EnglishFrench, TinyShakespeare
+    from rnncourse.data.corpora import IMDB, EnglishFrench, TinyShakespeare, clean_review
     from rnncourse.data.synthetic import AddingProblem, CopyTask, DateNormalization, SyntheticSentiment
     from rnncourse.data.text import Vocab, tokenize
 
@@ -78,6 +79,7 @@ __all__ = [
     "TinyShakespeare",
     "Vocab",
     "cache_dir",
+    "clean_review",
     "download",
     "pad_collate",
     "tokenize",
