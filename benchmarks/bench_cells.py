@@ -1,0 +1,159 @@
+"""A hand-written LSTM layer against PyTorch's ``nn.LSTM`` (cuDNN on a GPU), forward + backward.
+
+The design card's reference number: on a GPU, a fused hand-written LSTM should run within 1.5x of
+cuDNN (PyTorch's TorchScript LSTM benchmarks reach 1.2-1.3x). Three versions of one LSTM layer,
+all with the same weights, are timed on the same input:
+
+``nn.LSTM``            PyTorch's layer: cuDNN on CUDA, ATen's C++ loop on the CPU
+``hand-written``       chapter 3's cell as a Python loop: per step, x_t and h_{t-1} projections for all
+                       four gates and the element-wise gate math, in eager mode
+``hand-written fused`` the same recurrence organised for speed: the input projection of every step in
+                       one matrix product before the loop, one h_{t-1} product per step, and the
+                       element-wise gate math compiled by ``torch.compile`` into fused kernels
+                       (forward and backward)
+
+Before timing, the script checks that all three compute the same outputs and gradients.
+
+    python benchmarks/bench_cells.py                  # on get_device(): CUDA if present, else CPU
+    python benchmarks/bench_cells.py --device cpu --seq-len 50
+
+The result goes to ``benchmarks/results/bench_cells-<device type>.json`` with the hardware
+(``environment_summary()``), the sizes, the median times and the ratios to ``nn.LSTM``. A CPU
+result says so in its ``measured_on`` field. It is not the GPU reference number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from torch.utils import benchmark
+
+from rnncourse import environment_summary
+from rnncourse.device import get_device, seed_everything
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def lstm_pointwise(gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The element-wise part of an LSTM step. gates: (batch, 4H) pre-activations in the order
+    i, f, g, o; c: (batch, H) -> (h, c), each (batch, H)."""
+    i, f, g, o = gates.chunk(4, dim=1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+class HandWrittenLSTM(nn.Module):
+    """One LSTM layer that borrows ``nn.LSTM``'s parameters. x: (seq_len, batch, input) -> output
+    (seq_len, batch, hidden). ``fused=False``: both projections inside the loop, eager gate math.
+    ``fused=True``: input projection hoisted out of the loop, gate math through ``pointwise``."""
+
+    def __init__(self, lstm: nn.LSTM, *, fused: bool, pointwise=lstm_pointwise):
+        super().__init__()
+        self.lstm, self.fused, self.pointwise = lstm, fused, pointwise
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.lstm
+        h = c = x.new_zeros(x.shape[1], p.hidden_size)
+        outputs = []
+        if self.fused:
+            projected = torch.addmm(p.bias_ih_l0 + p.bias_hh_l0, x.flatten(0, 1), p.weight_ih_l0.T)
+            for gates_x in projected.view(x.shape[0], x.shape[1], -1):  # (batch, 4H) per step
+                h, c = self.pointwise(torch.addmm(gates_x, h, p.weight_hh_l0.T), c)
+                outputs.append(h)
+        else:
+            for x_t in x:
+                gates = x_t @ p.weight_ih_l0.T + p.bias_ih_l0 + h @ p.weight_hh_l0.T + p.bias_hh_l0
+                h, c = lstm_pointwise(gates, c)
+                outputs.append(h)
+        return torch.stack(outputs)
+
+
+def _forward_backward(model: nn.Module, x: torch.Tensor) -> None:
+    out = model(x)
+    (out[0] if isinstance(out, tuple) else out).sum().backward()
+
+
+def _gradients(model: nn.Module, x: torch.Tensor, lstm: nn.LSTM) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    lstm.zero_grad(set_to_none=True)
+    out = model(x)
+    out = out[0] if isinstance(out, tuple) else out
+    out.sum().backward()
+    return out.detach(), [p.grad.detach().clone() for p in lstm.parameters()]
+
+
+def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_size: int,
+        min_run_time: float, compile_mode: str | None) -> dict:
+    seed_everything(0)
+    lstm = nn.LSTM(input_size, hidden_size).to(device)
+    x = torch.randn(seq_len, batch, input_size, device=device)
+    start = time.perf_counter()
+    compiled = torch.compile(lstm_pointwise, mode=compile_mode, dynamic=False)
+    versions = {
+        "nn.LSTM": lstm,
+        "hand-written": HandWrittenLSTM(lstm, fused=False),
+        "hand-written fused": HandWrittenLSTM(lstm, fused=True, pointwise=compiled),
+    }
+    _forward_backward(versions["hand-written fused"], x)  # compiles forward and backward once
+    compile_seconds = time.perf_counter() - start
+
+    reference_out, reference_grads = _gradients(lstm, x, lstm)
+    agreement = {}
+    for name in ("hand-written", "hand-written fused"):
+        out, grads = _gradients(versions[name], x, lstm)
+        agreement[name] = {
+            "max_abs_output_difference": (out - reference_out).abs().max().item(),
+            "max_abs_gradient_difference": max((a - b).abs().max().item() for a, b in zip(grads, reference_grads)),
+        }
+        if not torch.allclose(out, reference_out, atol=1e-4, rtol=1e-4):
+            raise RuntimeError(f"{name} does not compute what nn.LSTM computes: {agreement[name]}")
+
+    times = {}
+    for name, model in versions.items():
+        timer = benchmark.Timer("f(model, x)", globals={"f": _forward_backward, "model": model, "x": x})
+        times[name] = timer.blocked_autorange(min_run_time=min_run_time).median
+    return {
+        "benchmark": "one LSTM layer, forward + backward",
+        "measured_on": device.type if device.type != "cpu" else "cpu (not the GPU reference number)",
+        "environment": environment_summary(),
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "sizes": {"seq_len": seq_len, "batch": batch, "input_size": input_size, "hidden_size": hidden_size},
+        "torch_compile_mode": compile_mode or "default",
+        "compile_seconds": compile_seconds,
+        "median_ms": {name: t * 1e3 for name, t in times.items()},
+        "ratio_to_nn_lstm": {name: t / times["nn.LSTM"] for name, t in times.items()},
+        "agreement_with_nn_lstm": agreement,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: rnncourse.device.get_device())")
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--input-size", type=int, default=256)
+    parser.add_argument("--hidden-size", type=int, default=256)
+    parser.add_argument("--min-run-time", type=float, default=2.0, help="seconds of timing per version")
+    parser.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: benchmarks/results/...)")
+    args = parser.parse_args(argv)
+    device = get_device(args.device)
+    result = run(device, args.seq_len, args.batch, args.input_size, args.hidden_size, args.min_run_time,
+                 args.compile_mode)
+    out = args.out or RESULTS / f"bench_cells-{device.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
