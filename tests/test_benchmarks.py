@@ -1,0 +1,37 @@
+"""The benchmarks still run (tiny sizes; their targets are measured by hand or on a GPU, not here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, mirror_dir, smoke_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_cells_runs_and_checks_the_three_lstms_agree(tmp_path):
+    out = tmp_path / "cells.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_cells.py"), "--device", "cpu", "--seq-len", "5",
+         "--batch", "4", "--input-size", "8", "--hidden-size", "8", "--min-run-time", "0.05", "--out", str(out)],
+        env=smoke_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads(out.read_text())
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_imdb_benchmark_runs_under_smoke(tmp_path):
+    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "imdb.py"), "--profile", "smoke", "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("imdb-smoke-*.json")
+    report = json.loads(path.read_text())
+    assert report["profile"] == "smoke" and 0.0 <= report["median_test_accuracy"] <= 1.0
