@@ -18,14 +18,16 @@ Before timing, the script checks that all three compute the same outputs and gra
     python benchmarks/bench_cells.py --device cpu --seq-len 50
 
 The result goes to ``benchmarks/results/bench_cells-<device type>.json`` with the hardware
-(``environment_summary()``), the sizes, the median times and the ratios to ``nn.LSTM``. A CPU
-result says so in its ``measured_on`` field. It is not the GPU reference number.
+(``environment_summary()``), the sizes, the median and best times, the ratios of the medians to
+``nn.LSTM`` and the machine's load while it ran. A CPU result says so in its ``measured_on``
+field. It is not the GPU reference number.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -106,17 +108,19 @@ def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_
     agreement = {}
     for name in ("hand-written", "hand-written fused"):
         out, grads = _gradients(versions[name], x, lstm)
-        agreement[name] = {
-            "max_abs_output_difference": (out - reference_out).abs().max().item(),
-            "max_abs_gradient_difference": max((a - b).abs().max().item() for a, b in zip(grads, reference_grads)),
+        agreement[name] = {  # largest difference relative to the largest value of each tensor
+            "output": ((out - reference_out).abs().max() / reference_out.abs().max()).item(),
+            "gradients": max(((a - b).abs().max() / b.abs().max()).item() for a, b in zip(grads, reference_grads)),
         }
-        if not torch.allclose(out, reference_out, atol=1e-4, rtol=1e-4):
+        # loose on purpose: cuDNN may use TF32; a wrong gate order or a missing term is off by O(1)
+        if max(agreement[name].values()) > 1e-2:
             raise RuntimeError(f"{name} does not compute what nn.LSTM computes: {agreement[name]}")
 
-    times = {}
+    times, best = {}, {}
     for name, model in versions.items():
         timer = benchmark.Timer("f(model, x)", globals={"f": _forward_backward, "model": model, "x": x})
-        times[name] = timer.blocked_autorange(min_run_time=min_run_time).median
+        measurement = timer.blocked_autorange(min_run_time=min_run_time)
+        times[name], best[name] = measurement.median, min(measurement.times)
     return {
         "benchmark": "one LSTM layer, forward + backward",
         "measured_on": device.type if device.type != "cpu" else "cpu (not the GPU reference number)",
@@ -128,8 +132,11 @@ def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_
         "torch_compile_mode": compile_mode or "default",
         "compile_seconds": compile_seconds,
         "median_ms": {name: t * 1e3 for name, t in times.items()},
+        "best_ms": {name: t * 1e3 for name, t in best.items()},
         "ratio_to_nn_lstm": {name: t / times["nn.LSTM"] for name, t in times.items()},
-        "agreement_with_nn_lstm": agreement,
+        "relative_difference_from_nn_lstm": agreement,
+        # other processes on the machine slow the timings down: 1-minute load average per core
+        "load_per_core": os.getloadavg()[0] / (os.cpu_count() or 1) if hasattr(os, "getloadavg") else None,
     }
 
 
