@@ -25,11 +25,17 @@ def _pins(requirements) -> dict[str, str]:
     return pins
 
 
-def test_every_dependency_is_pinned_and_torch_is_2_13_0():
+def _all_pins() -> dict[str, str]:
+    """The base dependencies' and every extra's pins, by lower-case name."""
     project = _pyproject()["project"]
     pins = _pins(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         pins.update(_pins(extra))
+    return pins
+
+
+def test_every_dependency_is_pinned_and_torch_is_2_13_0():
+    pins = _all_pins()
     assert pins["torch"] == "2.13.0"
     assert pins["jupyter-book"] == "1.0.4.post1" and pins["nbgrader"] == "0.9.6"
 
@@ -40,10 +46,7 @@ def test_student_install_is_light():
 
 
 def test_environment_yml_mirrors_the_pins():
-    project = _pyproject()["project"]
-    expected = _pins(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        expected.update(_pins(extra))
+    expected = _all_pins()
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     conda_pins = _pins([p for p in pip_section if not p.startswith("-e")])
@@ -54,11 +57,7 @@ def test_environment_yml_mirrors_the_pins():
 def test_installed_versions_match_the_pins():
     from importlib.metadata import version
 
-    project = _pyproject()["project"]
-    pins = _pins(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        pins.update(_pins(extra))
-    for name, pinned in pins.items():
+    for name, pinned in _all_pins().items():
         installed = version(name).split("+")[0]
         assert installed == pinned, f"{name} {installed} is installed but {pinned} is pinned: run `make env`"
 
