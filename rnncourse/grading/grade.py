@@ -507,6 +507,17 @@ def make_scratch_root() -> Path:
     return root
 
 
+def remove_scratch(root: Path, attempts: int = 20) -> None:
+    """Remove this run's scratch folder. A sandbox that is still being torn down can write into it
+    while it is removed (seen once under load: the folder survived one ``rmtree``), so try again
+    for a few seconds before leaving it to the next run's clean-up."""
+    for _ in range(attempts):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.25)
+
+
 def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits: Limits, sandboxed: bool,
                 course: Path | None = None, regrade: bool = False, max_bytes: int = 50 * 2**20,
                 echo=print) -> dict:
@@ -559,7 +570,7 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
         pool.shutdown(wait=True, cancel_futures=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(scratch_root, ignore_errors=True)
+        remove_scratch(scratch_root)
     stored = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "results" / name).glob("*.json"))]
     changed = sync_gradebook(course, stored)  # every stored result, also those of earlier runs
     for result in stored:  # feedback pages are rebuilt from the results (cheap, idempotent)
