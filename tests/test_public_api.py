@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
-PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.plot",
+PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.padded", "rnncourse.plot",
                   "rnncourse.train"}
 
 
