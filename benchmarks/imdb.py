@@ -27,12 +27,12 @@ import datetime as dt
 import json
 import os
 import platform
-import re
-import socket
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from machine import host_name, load_average
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "06-imdb-sentiment.md"
@@ -56,17 +56,6 @@ def pipeline_namespace(page: Path = PAGE) -> dict:
     return namespace
 
 
-def _load() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def host_name() -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname() or platform.node() or "host")[:60] or "host"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(TARGETS), required=True)
@@ -85,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     from rnncourse import environment_summary
 
-    load_before = _load()
+    load_before = load_average()
     start = time.perf_counter()
     ns = pipeline_namespace()
     prepare_seconds = time.perf_counter() - start
@@ -127,10 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         "host": host_name(),
         "hardware": environment_summary(),
         "device": str(ns["device"]),
+        "packed": ns["PACK"],  # packed batches (GPU) or the padded route of rnncourse.padded (CPU)
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
-        "load_average_after": _load(),
+        "load_average_after": load_average(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "config": ns["CONFIG"],

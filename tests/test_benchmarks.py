@@ -24,6 +24,19 @@ def test_bench_cells_runs_and_checks_the_three_lstms_agree(tmp_path):
     assert json.loads(out.read_text())
 
 
+def test_packing_benchmark_runs_and_checks_the_routes_agree(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "packing.py"), "--device", "cpu", "--lengths", "4", "12",
+         "--batch", "3", "--embed", "6", "--hidden", "5", "--repeats", "1", "--out", str(tmp_path)],
+        env=smoke_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("packing-cpu-*.json")
+    rows = json.loads(path.read_text())["rows"]
+    assert [r["seq_len"] for r in rows] == [4, 12]
+    assert all(r["max_output_difference"] < 1e-4 and r["packed_seconds"] > 0 for r in rows)
+
+
 @pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
 def test_imdb_benchmark_runs_under_smoke(tmp_path):
     env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
