@@ -276,7 +276,9 @@ def test_nothing_escapes_the_sandbox(graded):
         assert not graded["snapshot"][out / target].endswith(b"escaped")
     with sqlite3.connect(out / "course" / "gradebook.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert not graded["scratch_left"], "the grader left its scratch folders behind"
+    left = {str(p): sorted(str(f.relative_to(p)) for f in p.rglob("*")) for p in graded["scratch_left"] if p.exists()}
+    assert not graded["scratch_left"], (f"the grader left its scratch folders behind: {left}\n"
+                                        f"first run: {graded['first'].stdout[-1500:]}\nsecond run: {graded['second'].stdout[-1500:]}")
 
 
 def test_gradebook_feedback_and_autograded_notebooks(graded):

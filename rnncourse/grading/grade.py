@@ -507,15 +507,21 @@ def make_scratch_root() -> Path:
     return root
 
 
-def remove_scratch(root: Path, attempts: int = 20) -> None:
-    """Remove this run's scratch folder. A sandbox that is still being torn down can write into it
-    while it is removed (seen once under load: the folder survived one ``rmtree``), so try again
-    for a few seconds before leaving it to the next run's clean-up."""
+def remove_scratch(root: Path, attempts: int = 20) -> str | None:
+    """Remove this run's scratch folder; ``None`` when it is gone, else what stood in the way.
+
+    A sandbox that is still being torn down can write into it while it is removed (seen once under
+    load: the folder survived one ``rmtree``), so try again for a few seconds before leaving it to
+    the next run's clean-up."""
+    errors: list[str] = []
     for _ in range(attempts):
-        shutil.rmtree(root, ignore_errors=True)
+        errors.clear()
+        shutil.rmtree(root, onerror=lambda _f, path, info: errors.append(f"{path}: {info[1]}"))
         if not root.exists():
-            return
+            return None
         time.sleep(0.25)
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))[:20] if root.exists() else []
+    return f"{'; '.join(errors[:5]) or 'no error reported'}; still there: {left}"
 
 
 def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits: Limits, sandboxed: bool,
@@ -570,7 +576,10 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
         pool.shutdown(wait=True, cancel_futures=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        remove_scratch(scratch_root)
+        problem = remove_scratch(scratch_root)
+        if problem:
+            echo(f"Warning: could not remove the scratch folder {scratch_root} ({problem}); "
+                 "the next grading run removes it.")
     stored = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "results" / name).glob("*.json"))]
     changed = sync_gradebook(course, stored)  # every stored result, also those of earlier runs
     for result in stored:  # feedback pages are rebuilt from the results (cheap, idempotent)
