@@ -17,7 +17,7 @@ import yaml
 
 from conftest import ROOT, mirror_dir, smoke_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = [pytest.mark.slow]
 
 
 def _chapters() -> list[str]:

@@ -23,8 +23,7 @@ from rnncourse.data import imdb as imdb_files
 
 dl = importlib.import_module("rnncourse.data.download")
 
-# All tests here share the one session cache: keep them on one xdist worker.
-pytestmark = pytest.mark.xdist_group("real_data")
+# All tests here share the one session cache; `--dist loadfile` (pyproject.toml) keeps them on one worker.
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -34,7 +34,6 @@ TOKEN = uuid.uuid4().hex[:12]  # names the files an escaping submission would le
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("grading"),
     pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox here: {sandbox_problem()}"),
 ]
 
