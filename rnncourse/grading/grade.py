@@ -510,9 +510,8 @@ def make_scratch_root() -> Path:
 def remove_scratch(root: Path, attempts: int = 20) -> str | None:
     """Remove this run's scratch folder; ``None`` when it is gone, else what stood in the way.
 
-    A sandbox that is still being torn down can write into it while it is removed (seen once under
-    load: the folder survived one ``rmtree``), so try again for a few seconds before leaving it to
-    the next run's clean-up."""
+    A sandbox that is still being torn down could write into it while it is removed, so try again
+    for a few seconds before leaving it to the next run's clean-up (and saying so)."""
     errors: list[str] = []
     for _ in range(attempts):
         errors.clear()
