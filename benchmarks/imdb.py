@@ -23,16 +23,13 @@ Data: ``rnncourse.data.download`` fetches IMDB on first use (or takes it from ``
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from machine import host_name, load_average
+from machine import load_average, machine_facts, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "06-imdb-sentiment.md"
@@ -72,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from rnncourse import environment_summary
 
     load_before = load_average()
     start = time.perf_counter()
@@ -112,17 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "imdb",
         "profile": args.profile,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": host_name(),
-        "hardware": environment_summary(),
+        **machine_facts(),
         "device": str(ns["device"]),
         "packed": ns["PACK"],  # packed batches (GPU) or the padded route of rnncourse.padded (CPU)
-        "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": load_average(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
         "config": ns["CONFIG"],
         "vocab_size": len(ns["vocab"]),
         "parameters": ns["count_parameters"](model),
@@ -138,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_met": met,
         "note": args.note,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"imdb-{args.profile}-{host_name()}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    path = write_results(result, args.out, f"imdb-{args.profile}")
     limit = f", every seed within {time_limit} s: {within_time}" if time_limit else ""
     print(f"median test accuracy {median:.4f} (target {target:.2f}{limit}: {'met' if met else 'NOT met'}); wrote {path}")
     return 0

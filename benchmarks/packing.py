@@ -19,9 +19,6 @@ each route per length, their ratio, the largest differences, the hardware and th
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
 import time
 from pathlib import Path
 
@@ -29,11 +26,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnncourse import environment_summary
 from rnncourse.device import get_device, seed_everything
 from rnncourse.padded import run_padded
 
-from machine import host_name, load_average
+from machine import load_average, machine_facts, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -107,17 +103,12 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         if out_diff > 1e-4 or grad_diff > 1e-4:
             raise SystemExit(f"the two routes disagree at T={T}: outputs {out_diff:.2e}, gradients {grad_diff:.2e}")
-    host = host_name()
     result = {
-        "benchmark": "packing", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": host, "hardware": environment_summary(), "device": str(device),
-        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+        "benchmark": "packing", **machine_facts(), "device": str(device),
         "layer": f"nn.LSTM({args.embed}, {args.hidden}, bidirectional=True)", "batch": args.batch,
         "load_average_before": load_before, "load_average_after": load_average(), "rows": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"packing-{device.type}-{host}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    path = write_results(result, args.out, f"packing-{device.type}")
     print(f"wrote {path}")
     return 0
 
