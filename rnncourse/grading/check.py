@@ -25,7 +25,7 @@ import nbformat
 
 from rnncourse.grading.kernel import pinned_kernel_env
 from rnncourse.grading.runner import Run, TestResult, run_notebook, score_tests, test_cells
-from rnncourse.grading.sandbox import Limits, Scratch, parse_size
+from rnncourse.grading.sandbox import Limits, Scratch, add_time_limit_arguments, parse_size
 
 __all__ = ["add_arguments", "check_notebook", "run"]
 
@@ -77,10 +77,7 @@ def report(path: Path, run: Run, results: list[TestResult], width: int = 100) ->
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebook", type=Path, help="the exercise notebook, e.g. 01-rnn-math.ipynb")
-    parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, metavar="S",
-                        help="seconds one cell may run before it is stopped (default %(default)g)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
-                        help="seconds the whole notebook may run (default %(default)g)")
+    add_time_limit_arguments(parser)
     parser.add_argument("--memory", default="none", help="address-space limit, e.g. 4G (default: none)")
 
 

@@ -146,7 +146,8 @@ import nbformat
 from rnncourse.grading.assignments import AssignmentError, assignment_names, graded_cells, make_course, read_source
 from rnncourse.grading.feedback import feedback_html
 from rnncourse.grading.runner import Run, TestResult, exercise_titles, run_notebook, score_tests, test_cells
-from rnncourse.grading.sandbox import Limits, Scratch, format_size, parse_size, sandbox_problem, unsandboxed_env
+from rnncourse.grading.sandbox import (Limits, Scratch, add_time_limit_arguments, format_size, parse_size, sandbox_problem,
+                                       unsandboxed_env)
 from rnncourse.grading.submissions import Submission, SubmissionsError, collect
 
 __all__ = ["add_arguments", "grade_class", "run"]
@@ -607,10 +608,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where grades.csv, feedback/, results/ and the nbgrader course/ go")
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     parser.add_argument("--workers", type=int, default=cpus, help="students graded at once (default: the CPUs, %(default)s)")
-    parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, metavar="S",
-                        help="seconds one cell may run before it is stopped (default %(default)g)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
-                        help="seconds a whole notebook may run (default %(default)g)")
+    add_time_limit_arguments(parser)
     parser.add_argument("--memory", default="4G", help="address-space limit per notebook, e.g. 1500M, 4G (default 4G)")
     parser.add_argument("--disk", default="256M", help="size of the scratch HOME and /tmp each (default 256M)")
     parser.add_argument("--max-size", default="50M", help="largest notebook file accepted (default 50M)")

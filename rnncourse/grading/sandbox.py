@@ -114,6 +114,14 @@ class Limits:
                 f"memory {format_size(self.memory)}, scratch {format_size(self.disk)}")
 
 
+def add_time_limit_arguments(parser) -> None:
+    """``--cell-timeout`` and ``--timeout``, as ``rnncourse check`` and ``rnncourse grade`` take them."""
+    parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, metavar="S",
+                        help="seconds one cell may run before it is stopped (default %(default)g)")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
+                        help="seconds the whole notebook may run (default %(default)g)")
+
+
 def _python_roots() -> list[Path]:
     """Folders the kernel needs read-only: the environment, its base interpreter, rnncourse."""
     import rnncourse
