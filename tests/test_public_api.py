@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT
 
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
-PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.padded", "rnncourse.plot",
+PUBLIC_MODULES = {"rnncourse", "rnncourse.checks", "rnncourse.data", "rnncourse.device", "rnncourse.language_model",
+                  "rnncourse.padded", "rnncourse.plot", "rnncourse.sampling",
                   "rnncourse.train"}
 
 

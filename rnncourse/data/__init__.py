@@ -11,6 +11,9 @@ Datasets (``torch.utils.data.Dataset``; ``len`` is the number of items):
 ``CopyTask(n, seq_len)``        ``(x (T,), y (T,))`` token sequences
 ``SyntheticSentiment(n)``       ``(text, label)`` short reviews with negation
 
+Truncated BPTT over one long text: ``ContiguousBatches(data, batch_size, bptt)``, side-by-side
+streams whose rows continue from batch to batch (carry the hidden state).
+
 Text pipeline: ``tokenize``, ``Vocab``, ``pad_collate`` (per-step labels padded with
 ``LABEL_PAD`` = -100, the ``ignore_index`` of ``cross_entropy``), ``BucketBatchSampler``.
 
@@ -34,6 +37,7 @@ from rnncourse.data.download import DataError, cache_dir, download
 _LAZY = {
     "AddingProblem": "synthetic",
     "BucketBatchSampler": "batching",
+    "ContiguousBatches": "streams",
     "CopyTask": "synthetic",
     "DateNormalization": "synthetic",
     "EnglishFrench": "corpora",
@@ -49,6 +53,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from rnncourse.data.batching import LABEL_PAD, BucketBatchSampler, pad_collate
+    from rnncourse.data.streams import ContiguousBatches
     from rnncourse.data.corpora import IMDB, EnglishFrench, TinyShakespeare, clean_review
     from rnncourse.data.synthetic import AddingProblem, CopyTask, DateNormalization, SyntheticSentiment
     from rnncourse.data.text import Vocab, tokenize
@@ -69,6 +74,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AddingProblem",
     "BucketBatchSampler",
+    "ContiguousBatches",
     "CopyTask",
     "DataError",
     "DateNormalization",
