@@ -53,22 +53,39 @@ def pipeline_namespace(page: Path = PAGE) -> dict:
     return namespace
 
 
+def summary(result: dict) -> list[dict]:
+    """The headline figures of an IMDB results file, for the book's reference-numbers page."""
+    profile, limit = result["profile"], result.get("time_limit_seconds")
+    claim = result["target_test_accuracy"] > 0  # smoke makes no claim
+    longest = max(r["train_seconds"] for r in result["runs"])
+    return [
+        {"what": f"IMDB test accuracy, median of {len(result['runs'])} seed(s)",
+         "value": round(100 * result["median_test_accuracy"], 2), "unit": "%",
+         "target": f">= {100 * result['target_test_accuracy']:g}%" if claim else None,
+         "met": result["median_test_accuracy"] >= result["target_test_accuracy"] if claim else None},
+        {"what": f"IMDB training time per seed ({profile}, longest)", "value": round(longest, 1), "unit": "s",
+         "target": f"<= {limit} s" if limit else None,
+         "met": result["within_time_limit"] if limit else None},
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(TARGETS), required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: PyTorch's choice, one per core)")
+                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
     parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared with other jobs')")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
     args = parser.parse_args(argv)
 
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import torch
+    from rnncourse.threads import set_threads, use_free_cores
 
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads, f"--threads {args.threads}")
+    use_free_cores()
 
     load_before = load_average()
     start = time.perf_counter()
@@ -128,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_met": met,
         "note": args.note,
     }
+    result["summary"] = summary(result)
     path = write_results(result, args.out, f"imdb-{args.profile}")
     limit = f", every seed within {time_limit} s: {within_time}" if time_limit else ""
     print(f"median test accuracy {median:.4f} (target {target:.2f}{limit}: {'met' if met else 'NOT met'}); wrote {path}")

@@ -26,6 +26,7 @@ import nbformat
 from rnncourse.grading.kernel import pinned_kernel_env
 from rnncourse.grading.runner import Run, TestResult, run_notebook, score_tests, test_cells
 from rnncourse.grading.sandbox import Limits, Scratch, add_time_limit_arguments, parse_size
+from rnncourse.threads import choose_threads
 
 __all__ = ["add_arguments", "check_notebook", "run"]
 
@@ -38,8 +39,11 @@ def check_notebook(path: Path, limits: Limits) -> tuple[Run, list[TestResult]]:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="rnncourse-check-") as tmp:
         scratch = Scratch(Path(tmp))
+        env = pinned_kernel_env()
+        # torch in the kernel uses the thread count every page uses (rnncourse.threads).
+        env["OMP_NUM_THREADS"] = str(choose_threads()[0])
         run = run_notebook(nb, limits, scratch, sandboxed=False, grading=False, cwd=path.resolve().parent,
-                           env=pinned_kernel_env())
+                           env=env)
     return run, score_tests(run)
 
 
