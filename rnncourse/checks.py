@@ -8,13 +8,41 @@ found and, where given, a hint, never a bare assertion::
 
 Tensors and NumPy arrays are accepted interchangeably. Tolerances follow ``numpy.allclose``:
 ``|actual - expected| <= atol + rtol * |expected|`` element-wise.
+
+Every call of the learner's code goes through :func:`run_learner`, which names the case being
+checked when the answer raises, adds the hint, and refuses the routes the exercise forbids::
+
+    h_t = run_learner(lstm_step, (x, (h, c), W_ih, W_hh, b_ih, b_hh), case="batch 4, hidden 5",
+                      hint="the gates come in the order input, forget, cell, output",
+                      forbid={"torch.lstm_cell": "this exercise asks you to write the gates "
+                              "yourself; torch.lstm_cell computes them for you",
+                              "torch.nn.LSTMCell": "build the step by hand, not with the module"})
+    grads = run_learner(rnn_backward, (...), case="...", forbid={"torch": "NumPy only here"})
+    out = run_learner(run_sequence, (...), case="...", substitute={"rnn_step": reference_step})
+
+``forbid`` takes dotted names of functions, classes (refused when built or run), methods, or
+whole modules (``"torch"``: any call into it, for NumPy-only answers). ``substitute`` swaps the
+learner's earlier answers for reference versions during the call, so that one mistake costs one
+exercise. The refusals are only in place during the call and are undone before the grader's
+guard checks the test cell; ``run_learner`` itself is one of the names the guard protects.
+Limits: the watch covers the calling thread, and routes through ``torch.ops.aten`` or
+``torch._C`` internals by another object are not recognised; hidden tests and review remain.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import importlib
+import linecache
+import sys
+import traceback
+import types
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+# bound at import, before any answer runs, so that replacing ``sys.setprofile`` cannot blind
+# :func:`run_learner` (the grader's guard reports a replaced ``rnncourse.checks`` name)
+_setprofile, _getprofile = sys.setprofile, sys.getprofile
 
 __all__ = [
     "check_close",
@@ -23,6 +51,8 @@ __all__ = [
     "check_type",
     "numeric_gradient",
     "rel_error",
+    "run_learner",
+    "RefusedRoute",
 ]
 
 
@@ -128,3 +158,209 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float =
         grad[i] = (plus - minus) / (2 * h)
         it.iternext()
     return grad
+
+
+# --- calling the learner's function ----------------------------------------------------------
+
+class RefusedRoute(Exception):
+    """Raised inside a :func:`run_learner` call when the answer takes a route the exercise forbids."""
+
+
+_MISSING_ATTR = object()
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _resolve(dotted: str) -> tuple[Any, Any, str]:
+    """``(owner, target, attribute)`` for a dotted name; ``owner`` is None for a module."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        owner, attribute = None, ""
+        for part in parts[cut:]:
+            if not hasattr(target, part):
+                raise ValueError(f"forbid names {dotted!r}, but {part!r} does not exist there")
+            owner, attribute, target = target, part, getattr(target, part)
+        return owner, target, attribute
+    raise ValueError(f"forbid names {dotted!r}, which is not an importable module or attribute")
+
+
+def _in_namespace(name: Any, prefixes: tuple[str, ...]) -> str | None:
+    if isinstance(name, str):
+        for prefix in prefixes:
+            if name == prefix or name.startswith(prefix + "."):
+                return prefix
+    return None
+
+
+def _describe(error: BaseException, fn: Callable) -> str:
+    """``Type: message``, plus the line of the learner's function where it was raised."""
+    text = f"{type(error).__name__}: {error}".rstrip(": ") if str(error) else type(error).__name__
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    where = ""
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        if code is not None and frame.f_code.co_filename == code.co_filename:
+            source = linecache.getline(frame.f_code.co_filename, line, frame.f_globals).strip()
+            where = f" (at line {line}" + (f": {source})" if source else ")")
+    return text + where
+
+
+def run_learner(
+    fn: Callable,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    case: str,
+    hint: str | None = None,
+    forbid: Mapping[str, str] | None = None,
+    substitute: Mapping[str, Any] | None = None,
+    raises: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+) -> Any:
+    """Call the learner's ``fn(*args, **kwargs)`` for the test case ``case`` and return its result.
+
+    - If ``fn`` raises, fail with ``While checking <case>, your <fn> raised <Type>: <message>``
+      and the ``hint``; the learner's exception stays reachable as ``__cause__``.
+    - ``forbid`` maps dotted names to the reason a learner reads when their answer uses them:
+      a function (``"torch.lstm_cell"``, ``"torch.autograd.grad"``,
+      ``"rnncourse.padded.final_states"``) is refused when called; a class (``"torch.nn.LSTM"``)
+      when constructed or run (its ``__init__`` and ``forward``); a method
+      (``"torch.Tensor.backward"``) when called; a module (``"torch"``, for NumPy-only answers)
+      on any call into it, tensor methods included. During the call these names raise
+      :class:`RefusedRoute` with the reason, and a profiler watches for the same objects reached
+      another way (``from torch import lstm_cell`` before the call, ``torch._VF.lstm_cell``). A
+      refused route fails the check even when the answer catches the refusal.
+    - ``substitute`` maps names in ``fn``'s module (the notebook) to the reference versions the
+      call should use instead, so that a mistake in an earlier exercise does not cost this one
+      (no cascade): ``substitute={"rnn_step": reference_step}``.
+    - ``raises``: the call must raise this exception type; the exception is returned.
+
+    Everything is put back when the call ends, whatever happens. The patching happens only
+    inside this call, so the grader's guard (:mod:`rnncourse.grading.guard`), which compares
+    before and after each test cell, sees nothing changed, while replacing ``run_learner``
+    itself still counts as tampering.
+    """
+    name = getattr(fn, "__name__", None) or repr(fn)
+    touched: list[tuple[str, str]] = []  # (dotted name, reason) of every refused route used
+
+    def refuse(dotted: str, reason: str) -> Callable:
+        def refused(*_a: Any, **_k: Any) -> Any:
+            touched.append((dotted, reason))
+            raise RefusedRoute(f"{dotted} is not allowed here: {reason}")
+        return refused
+
+    patches: list[tuple[Any, str, Any, str, str]] = []  # (owner, attribute, original, dotted, reason)
+    watched: dict[int, tuple[str, str]] = {}   # id of code objects / builtins -> (name, reason)
+    keep_alive: list[Any] = []
+    namespaces: dict[str, str] = {}            # module prefix -> reason
+    for dotted, reason in (forbid or {}).items():
+        owner, target, attribute = _resolve(dotted)
+        if owner is None:  # a module: every call into it
+            namespaces[target.__name__] = reason
+            continue
+        if isinstance(target, type):
+            methods = [m for m in ("__init__", "forward") if hasattr(target, m)]
+            for method in methods:
+                patches.append((target, method, vars(target).get(method, _MISSING_ATTR), dotted, reason))
+                original = getattr(target, method)
+                code = getattr(original, "__code__", None)
+                if code is not None and method in vars(target):
+                    watched[id(code)] = (dotted, reason)
+                    keep_alive.append(code)
+            continue
+        if isinstance(owner, (type, types.ModuleType)):
+            patches.append((owner, attribute, vars(owner).get(attribute, _MISSING_ATTR), dotted, reason))
+        function = getattr(target, "__func__", target)
+        code = getattr(function, "__code__", None)
+        watched[id(code if code is not None else function)] = (dotted, reason)
+        keep_alive.append(code if code is not None else function)
+    prefixes = tuple(namespaces)
+
+    def monitor(frame: Any, event: str, arg: Any) -> None:
+        if touched:
+            return
+        if event == "call":
+            hit = watched.get(id(frame.f_code))
+            if hit is None and prefixes:
+                prefix = _in_namespace(frame.f_globals.get("__name__"), prefixes)
+                hit = (prefix, namespaces[prefix]) if prefix else None
+        elif event == "c_call":
+            hit = watched.get(id(arg))
+            if hit is None and prefixes:
+                owner = getattr(arg, "__objclass__", None) or type(getattr(arg, "__self__", None))
+                prefix = (_in_namespace(getattr(arg, "__module__", None), prefixes)
+                          or _in_namespace(getattr(owner, "__module__", None), prefixes))
+                hit = (prefix, namespaces[prefix]) if prefix else None
+        else:
+            return
+        if hit is not None:
+            touched.append(hit)
+
+    module_globals = None
+    swapped: list[tuple[str, Any]] = []
+    if substitute:
+        function = getattr(fn, "__func__", fn)
+        module_globals = getattr(function, "__globals__", None)
+        if module_globals is None:
+            module_globals = vars(sys.modules[getattr(fn, "__module__", "__main__")])
+    previous = _getprofile()
+    result, error = None, None
+    try:
+        for owner, attribute, _, dotted, reason in patches:
+            setattr(owner, attribute, refuse(dotted, reason))
+        for key, value in (substitute or {}).items():
+            swapped.append((key, module_globals.get(key, _MISSING_ATTR)))
+            module_globals[key] = value
+        if watched or prefixes:
+            _setprofile(monitor)
+        try:
+            result = fn(*args, **(kwargs or {}))
+        except BaseException as caught:  # noqa: BLE001 - every failure of the answer is reported
+            error = caught
+        finally:
+            still_ours = _getprofile() is monitor
+            if watched or prefixes:
+                _setprofile(previous)
+    finally:
+        for owner, attribute, original, _, _ in reversed(patches):
+            if original is _MISSING_ATTR:
+                try:
+                    delattr(owner, attribute)
+                except AttributeError:
+                    pass
+            else:
+                setattr(owner, attribute, original)
+        for key, original in reversed(swapped):
+            if original is _MISSING_ATTR:
+                module_globals.pop(key, None)
+            else:
+                module_globals[key] = original
+    if touched:
+        dotted, reason = touched[0]
+        raise AssertionError(f"While checking {case}, your {name} used {dotted}: {reason}.") from None
+    if (watched or prefixes) and not still_ours:
+        raise AssertionError(f"While checking {case}, your {name} switched off the check that watches for "
+                             f"routes this exercise does not allow (sys.setprofile).") from None
+    if isinstance(error, (KeyboardInterrupt, SystemExit)):
+        raise error
+    if raises is not None:
+        expected = " or ".join(t.__name__ for t in (raises if isinstance(raises, tuple) else (raises,)))
+        if error is None:
+            raise AssertionError(_with_hint(f"While checking {case}, your {name} should raise {expected}, "
+                                            f"but it returned {_short(result)}.", hint))
+        if isinstance(error, raises):
+            return error
+    if error is not None:
+        if isinstance(error, NotImplementedError) and not str(error):
+            message = f"While checking {case}, your {name} is not written yet (it raises NotImplementedError)."
+        elif raises is not None:
+            message = f"While checking {case}, your {name} should raise {expected}, but it raised {_describe(error, fn)}"
+        else:
+            message = f"While checking {case}, your {name} raised {_describe(error, fn)}"
+        raise AssertionError(_with_hint(message, hint)) from error
+    return result

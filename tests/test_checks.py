@@ -1,5 +1,7 @@
 """The exercise checks fail with messages in the learner's terms, and pass when they should."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -44,3 +46,172 @@ def test_numeric_gradient_and_rel_error():
     grad = numeric_gradient(lambda v: float(np.sum(v ** 3)), x)
     assert rel_error(grad, 3 * x ** 2) < 1e-8
     assert np.array_equal(x, [1.0, -2.0, 3.0]), "numeric_gradient must restore its input"
+
+
+# --- run_learner: the learner's call, its failures and the routes it may not take ---------------
+
+from rnncourse.checks import RefusedRoute, run_learner  # noqa: E402
+
+LSTM_REASON = "this exercise asks you to write the gates yourself; torch.lstm_cell computes them for you"
+
+
+def _lstm_inputs():
+    torch.manual_seed(0)
+    x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    return x, (h, c), torch.randn(16, 3), torch.randn(16, 4), torch.randn(16), torch.randn(16)
+
+
+def test_run_learner_returns_the_result_and_passes_arguments():
+    assert run_learner(lambda a, b=0: a + b, (2,), {"b": 3}, case="two numbers") == 5
+
+
+def test_run_learner_reports_the_case_the_exception_and_the_hint():
+    def rnn_step(x):
+        return x[5]
+
+    with pytest.raises(AssertionError) as caught:
+        run_learner(rnn_step, ([1, 2],), case="a batch of one", hint="count from 0")
+    message = str(caught.value)
+    assert message.startswith("While checking a batch of one, your rnn_step raised IndexError: list index out")
+    assert re.search(r"\(at line \d+: return x\[5\]\)\nHint: count from 0$", message), message
+    assert isinstance(caught.value.__cause__, IndexError), "the learner's traceback must stay reachable"
+
+
+def test_run_learner_says_when_the_answer_is_not_written():
+    def answer():
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="your answer is not written yet"):
+        run_learner(answer, case="anything")
+
+
+def test_run_learner_expected_exception():
+    def strict(n):
+        if n < 0:
+            raise ValueError(f"n is {n}")
+        return n
+
+    error = run_learner(strict, (-1,), case="a negative n", raises=ValueError)
+    assert str(error) == "n is -1"
+    with pytest.raises(AssertionError, match="should raise ValueError, but it returned 3.\nHint: check n"):
+        run_learner(strict, (3,), case="n = 3", raises=ValueError, hint="check n")
+    with pytest.raises(AssertionError, match="should raise ValueError, but it raised TypeError"):
+        run_learner(strict, (None,), case="n = None", raises=ValueError)
+
+
+@pytest.mark.parametrize("route", ["module attribute", "imported before", "caught and retried", "torch._VF"])
+def test_forbidden_function_is_refused_by_every_route(route):
+    from torch import lstm_cell as imported_before  # noqa: F401 - an alias taken before the check
+
+    def answer(x, hc, w_ih, w_hh, b_ih, b_hh):
+        if route == "module attribute":
+            return torch.lstm_cell(x, hc, w_ih, w_hh, b_ih, b_hh)
+        if route == "imported before":
+            return imported_before(x, hc, w_ih, w_hh, b_ih, b_hh)
+        if route == "caught and retried":
+            try:
+                return torch.lstm_cell(x, hc, w_ih, w_hh, b_ih, b_hh)
+            except Exception:
+                return imported_before(x, hc, w_ih, w_hh, b_ih, b_hh)
+        return torch._VF.lstm_cell(x, hc, w_ih, w_hh, b_ih, b_hh)
+
+    original = torch.lstm_cell
+    with pytest.raises(AssertionError, match=r"While checking one step, your answer used torch.lstm_cell: "
+                                             r"this exercise asks you to write the gates yourself"):
+        run_learner(answer, _lstm_inputs(), case="one step", forbid={"torch.lstm_cell": LSTM_REASON})
+    assert torch.lstm_cell is original and torch.lstm_cell(*_lstm_inputs())[0].shape == (2, 4)
+
+
+def test_refusal_is_raised_where_the_route_is_taken():
+    seen = []
+
+    def answer():
+        try:
+            torch.autograd.grad
+            return torch.autograd.grad(torch.ones(1, requires_grad=True).sum(), [])
+        except RefusedRoute as refusal:
+            seen.append(str(refusal))
+            return None
+
+    with pytest.raises(AssertionError, match="used torch.autograd.grad: NumPy only"):
+        run_learner(answer, case="c", forbid={"torch.autograd.grad": "NumPy only"})
+    assert seen == ["torch.autograd.grad is not allowed here: NumPy only"]
+
+
+def test_forbidden_class_is_refused_when_built_or_run_and_restored():
+    from torch import nn
+
+    built_before = nn.LSTM(3, 4)
+    had_init, had_forward = vars(nn.LSTM)["__init__"], vars(nn.LSTM)["forward"]
+    for answer in (lambda x: nn.LSTM(3, 4)(x), lambda x: built_before(x),
+                   lambda x: type("Mine", (nn.LSTM,), {})(3, 4)(x)):
+        with pytest.raises(AssertionError, match="used torch.nn.LSTM: build the gates by hand"):
+            run_learner(answer, (torch.randn(2, 3),), case="c", forbid={"torch.nn.LSTM": "build the gates by hand"})
+    assert vars(nn.LSTM)["__init__"] is had_init and vars(nn.LSTM)["forward"] is had_forward
+    # a module's weights may still be read, and a class without its own __init__ is restored too
+    w = run_learner(lambda m: m.weight_ih_l0 * 1, (built_before,), case="c", forbid={"torch.nn.LSTM": "no"})
+    assert w.shape == (16, 3)
+    run_learner(lambda: None, case="c", forbid={"torch.nn.utils.rnn.PackedSequence": "no"})
+    assert "__init__" not in vars(torch.nn.utils.rnn.PackedSequence)
+
+
+def test_numpy_only_refuses_any_torch_use():
+    ones = torch.ones(3)
+
+    def numpy_answer(a):
+        return np.tanh(a).sum()
+
+    assert run_learner(numpy_answer, (np.ones(3),), case="c", forbid={"torch": "NumPy only"}) == np.tanh(1) * 3
+    for answer in (lambda a: torch.from_numpy(a).sum().item(), lambda a: a * ones.numpy(),
+                   lambda a: float(torch.tanh(ones).sum())):
+        with pytest.raises(AssertionError, match="used torch: this answer must use NumPy only"):
+            run_learner(answer, (np.ones(3),), case="c", forbid={"torch": "this answer must use NumPy only"})
+
+
+def test_switching_the_watch_off_fails_and_everything_is_put_back():
+    import sys
+
+    def sneaky():
+        sys.setprofile(None)
+        return 1
+
+    with pytest.raises(AssertionError, match="switched off the check"):
+        run_learner(sneaky, case="c", forbid={"torch": "NumPy only"})
+    assert sys.getprofile() is None
+
+
+def test_substitute_uses_the_reference_for_earlier_pieces():
+    namespace = {}
+    exec("def step(x):\n    return x + 100\n\ndef run(xs):\n    return [step(x) for x in xs]", namespace)
+    assert run_learner(namespace["run"], ([1, 2],), case="c", substitute={"step": lambda x: x * 2}) == [2, 4]
+    assert namespace["step"](1) == 101, "the learner's own function must be put back"
+
+
+def test_forbid_names_that_do_not_exist_are_the_test_authors_error():
+    with pytest.raises(ValueError, match="does not exist"):
+        run_learner(lambda: None, case="c", forbid={"torch.no_such_cell": "x"})
+
+
+def test_run_learner_patching_is_invisible_to_the_grader_guard_and_the_guard_protects_it():
+    import io
+
+    from rnncourse import checks
+    from rnncourse.grading import guard
+
+    namespace, out = {}, io.StringIO()
+    exec("import torch\nfrom rnncourse.checks import run_learner", namespace)
+    guard.arm([("torch", "torch", None), ("run_learner", "rnncourse.checks", "run_learner")], stream=out)
+
+    def report():
+        guard.report("T0KEN", namespace, "after")
+        return out.getvalue().strip().splitlines()[-1].split(":", 3)[2:]
+
+    forbid = {"torch.lstm_cell": "x", "torch.nn.LSTM": "y", "torch.Tensor.backward": "z", "torch": "w"}
+    with pytest.raises(AssertionError):
+        run_learner(lambda: torch.nn.LSTM(1, 1), case="c", forbid=forbid)
+    assert report() == ["ok", ""]
+    original = checks.run_learner
+    checks.run_learner = lambda *a, **k: None
+    state, detail = report()
+    assert state == "tampered" and "rnncourse.checks.run_learner was replaced" in detail
+    assert checks.run_learner is original
