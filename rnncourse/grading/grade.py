@@ -137,6 +137,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,7 @@ import nbformat
 
 from rnncourse.grading.assignments import AssignmentError, assignment_names, graded_cells, make_course, read_source
 from rnncourse.grading.feedback import feedback_html
-from rnncourse.grading.runner import Run, TestResult, exercise_titles, run_notebook, score_tests, test_cells
+from rnncourse.grading.runner import Run, TestResult, exercise_titles, import_bindings, run_notebook, score_tests, test_cells
 from rnncourse.grading.sandbox import (Limits, Scratch, add_time_limit_arguments, format_size, parse_size, sandbox_problem,
                                        unsandboxed_env)
 from rnncourse.grading.submissions import Submission, SubmissionsError, collect
@@ -155,6 +156,11 @@ __all__ = ["add_arguments", "grade_class", "run"]
 GRADER_VERSION = 1  # part of every result's key: a new grader regrades
 CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "reason"]
 COURSE_ID = "rnncourse"
+ERROR_LOG = "errors.log"  # in OUT: every grader failure with its traceback
+# CPython 3.11 is not thread-safe where it builds AST objects (python/cpython#106905), and
+# nbgrader's preprocessors, its SQLAlchemy gradebook and nbformat's validation were not written for
+# threads either: the worker threads take this lock around every use of them.
+NOT_THREAD_SAFE = threading.Lock()
 
 
 # --- files --------------------------------------------------------------------------------
@@ -195,6 +201,7 @@ class Context:
     points: dict[str, float]  # grade_id -> points, in notebook order
     stop: threading.Event
     regrade: bool = False
+    bindings: list = None  # import_bindings(source), worked out once in the main thread
 
     @property
     def db_url(self) -> str:
@@ -241,7 +248,8 @@ def restore(nb: nbformat.NotebookNode, ctx: Context, student: str) -> tuple[nbfo
     Raises ``ValueError`` when the nbgrader metadata is too broken to grade.
     """
     try:
-        return _restore(nbformat.from_dict(json.loads(json.dumps(nb))), ctx, student)
+        with NOT_THREAD_SAFE:
+            return _restore(nbformat.from_dict(json.loads(json.dumps(nb))), ctx, student)
     except Exception as err:  # nbgrader's preprocessors on metadata a student has mangled
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(f"the notebook's grading metadata is damaged ({first}); it cannot be graded") from None
@@ -403,7 +411,8 @@ def grade_one(ctx: Context, sub: Submission) -> tuple[dict | None, bool]:
             try:
                 env = None if ctx.sandboxed else unsandboxed_env(ctx.limits, scratch)
                 run = run_notebook(nb, ctx.limits, scratch, sandboxed=ctx.sandboxed, env=env,
-                                   cwd=None if ctx.sandboxed else scratch.work, stop=ctx.stop)
+                                   cwd=None if ctx.sandboxed else scratch.work, stop=ctx.stop,
+                                   bindings=ctx.bindings)
             finally:
                 scratch.remove()
             if run.fate == "cancelled":
@@ -419,7 +428,9 @@ def grade_one(ctx: Context, sub: Submission) -> tuple[dict | None, bool]:
             status, reason = decide(run, scored, notes, ctx.limits)
             result = _result(ctx, sub, key, status, reason, tests, time.monotonic() - started)
             if status != "error":
-                write_if_changed(ctx.autograded_path(sub.student), nbformat.writes(run.nb) + "\n")
+                with NOT_THREAD_SAFE:
+                    executed = nbformat.writes(run.nb) + "\n"
+                write_if_changed(ctx.autograded_path(sub.student), executed)
                 submitted = ctx.course / "submitted" / sub.student / ctx.name / f"{ctx.name}.ipynb"
                 write_if_changed(submitted, sub.data)
     write_if_changed(ctx.result_path(sub.student), json.dumps(result, indent=1, sort_keys=True) + "\n")
@@ -494,6 +505,14 @@ def write_grades_csv(out: Path) -> Path:
     return out / "grades.csv"
 
 
+def log_error(out: Path, student: str, name: str, text: str) -> None:
+    """Append a grader failure (a traceback, or the reason) to ``OUT/errors.log``."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with open(out / ERROR_LOG, "a", encoding="utf-8") as f:
+        f.write(f"--- {stamp} {name} {student}\n{text.rstrip()}\n\n")
+
+
 def make_scratch_root() -> Path:
     """A new temporary folder for this run's scratch; removes those of runs that were killed."""
     for old in Path(tempfile.gettempdir()).glob("rnncourse-grade-*"):
@@ -543,7 +562,7 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
     stop = threading.Event()
     scratch_root = make_scratch_root()
     ctx = Context(name, out, course, limits, sandboxed, scratch_root, _sha256(source_text.encode()),
-                  titles, points, stop, regrade)
+                  titles, points, stop, regrade, import_bindings(source))
     results: dict[str, dict] = {}
     interrupted = False
     started = time.monotonic()
@@ -560,15 +579,21 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
                 try:
                     result, reused = future.result()
                 except Exception as err:  # a grader bug must not stop the class
-                    result, reused = _result(ctx, sub, "", "error", f"the grader failed: {type(err).__name__}: {err}",
-                                             _zero_tests(ctx, "not graded")), False
-                if result is None:
-                    continue
+                    reason = f"the grader failed: {type(err).__name__}: {err}"
+                    result, reused = _result(ctx, sub, "", "error", reason, _zero_tests(ctx, "not graded")), False
+                    write_if_changed(ctx.result_path(sub.student), json.dumps(result, indent=1, sort_keys=True) + "\n")
+                    log_error(out, sub.student, name, "".join(traceback.format_exception(err)))
+                else:
+                    if result is None:
+                        continue
+                    if result["status"] == "error":
+                        log_error(out, sub.student, name, result["reason"])
                 results[sub.student] = result
                 done_count += 1
                 note = "  (unchanged)" if reused else f"  {result['seconds']:.1f} s"
+                why = f"  {result['reason']}" if result["status"] == "error" else ""
                 echo(f"[{done_count:>3}/{len(subs)}] {sub.student:<24} {result['status']:<16} "
-                     f"{result['score']:g}/{result['max_score']:g}{note}")
+                     f"{result['score']:g}/{result['max_score']:g}{note}{why}")
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
@@ -593,6 +618,9 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     echo(f"Grades: {csv_path}\nFeedback: {out / 'feedback' / name}\nGradebook: {course / 'gradebook.db'}"
          f" ({changed} students updated)")
+    if "error" in counts:
+        echo(f"The grader failed on {counts['error']} submissions (not stored as grades; run the same command "
+             f"again to retry them). Tracebacks: {out / ERROR_LOG}")
     if interrupted:
         echo(f"{len(subs) - len(results)} submissions are left: run the same command again to continue.")
     return {"results": list(results.values()), "interrupted": interrupted, "total": len(subs)}

@@ -108,7 +108,11 @@ def exercise_titles(nb: nbformat.NotebookNode) -> dict[int, str]:
 
 
 def import_bindings(nb: nbformat.NotebookNode) -> list[tuple[str, str, str | None]]:
-    """``(name, module, attribute)`` for every name the locked code cells bind by import."""
+    """``(name, module, attribute)`` for every name the locked code cells bind by import.
+
+    It parses with :mod:`ast`: call it from one thread at a time (CPython 3.11's AST objects are
+    not thread-safe, python/cpython#106905).
+    """
     bindings = []
     for cell in nb.cells:
         if cell.cell_type != "code" or not _nbgrader(cell).get("locked"):
@@ -326,12 +330,14 @@ def _wrap(code: str, token: str) -> str:
 
 
 def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *, sandboxed: bool,
-                 grading: bool = True, cwd: Path | None = None, env: dict | None = None, stop=None) -> Run:
+                 grading: bool = True, cwd: Path | None = None, env: dict | None = None, stop=None,
+                 bindings: list[tuple[str, str, str | None]] | None = None) -> Run:
     """Execute every code cell of ``nb`` (a copy); test cells run between the guard's checks.
 
     ``grading`` ``False`` for a learner's own check (see :func:`~rnncourse.grading.sandbox.kernel_spec`).
     ``stop``: a ``threading.Event``; when it is set the kernel is killed and the run ends as
-    ``cancelled``.
+    ``cancelled``. ``bindings``: :func:`import_bindings` of the locked cells, worked out once by
+    a caller that runs notebooks in several threads (``ast`` is not thread-safe in CPython 3.11).
     """
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     tests = set(test_cells(nb))
@@ -348,7 +354,7 @@ def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *,
         try:
             arm = nbformat.v4.new_code_cell()
             armed = CellRun()
-            bindings = import_bindings(nb)
+            bindings = import_bindings(nb) if bindings is None else bindings
             _run_cell(kernel, arm, f'__import__("rnncourse.grading.guard", fromlist=["arm"]).arm({bindings!r})',
                       armed, Limits(cell_timeout=limits.startup_timeout, timeout=limits.timeout), deadline, None, stop)
             if armed.status != "ok":
