@@ -215,3 +215,20 @@ def test_run_learner_patching_is_invisible_to_the_grader_guard_and_the_guard_pro
     state, detail = report()
     assert state == "tampered" and "rnncourse.checks.run_learner was replaced" in detail
     assert checks.run_learner is original
+
+
+def test_a_reference_substitute_may_use_forbidden_routes():
+    namespace = {"np": np}
+    exec("def step(x):\n    return x + 100\n\ndef run(xs):\n    return np.array([step(x) for x in xs])", namespace)
+
+    def reference_step(x):  # checking code: torch is allowed here, not in the answer
+        return float(torch.tanh(torch.tensor(x)))
+
+    got = run_learner(namespace["run"], ([0.5, 1.0],), case="c", substitute={"step": reference_step},
+                      forbid={"torch": "NumPy only", "torch.tanh": "NumPy only"})
+    check_close(got, np.tanh([0.5, 1.0]), "run with the reference step")
+    exec("def run(xs):\n    return [step(x) + float(torch.ones(1)) for x in xs]", namespace)
+    namespace["torch"] = torch
+    with pytest.raises(AssertionError, match="used torch: NumPy only"):
+        run_learner(namespace["run"], ([0.5],), case="c", substitute={"step": reference_step},
+                    forbid={"torch": "NumPy only"})
