@@ -100,10 +100,14 @@ def check_close(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     hint: str | None = None,
+    mistakes: Mapping[str, Any] | None = None,
 ) -> None:
     """Fail unless ``actual`` matches ``expected`` in shape and, element-wise, within tolerance.
 
     The message names the worst element, its two values and how far apart they are.
+    ``mistakes`` maps a description of a common mistake to the result it gives
+    (``{"the bias b_hh left out": reference_without_b_hh}``); when ``actual`` matches one of them
+    the message names that mistake instead of the general ``hint``, so the hint fits the failure.
     """
     if actual is None:
         raise AssertionError(_with_hint(f"{name} is None; did you forget to return it?", hint))
@@ -115,6 +119,8 @@ def check_close(
     if np.isnan(a64).any() and not np.isnan(e64).any():
         raise AssertionError(_with_hint(f"{name} contains NaN values where numbers were expected.", hint))
     bad = ~np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+    if bad.any() and mistakes:
+        hint = _matching_mistake(a64, mistakes, rtol, atol) or hint
     if bad.any():
         diff = np.where(bad, np.abs(a64 - e64), -np.inf)
         idx = np.unravel_index(int(np.argmax(diff)), a64.shape) if a64.ndim else ()
@@ -127,6 +133,14 @@ def check_close(
                 hint,
             )
         )
+
+
+def _matching_mistake(actual: np.ndarray, mistakes: Mapping[str, Any], rtol: float, atol: float) -> str | None:
+    for description, result in mistakes.items():
+        m = _to_numpy(result).astype(np.float64)
+        if m.shape == actual.shape and np.allclose(actual, m, rtol=max(rtol, 1e-6), atol=max(atol, 1e-8)):
+            return f"your result is what you get with {description}."
+    return None
 
 
 def check_equal(actual: Any, expected: Any, name: str, hint: str | None = None) -> None:
@@ -295,23 +309,23 @@ def run_learner(
         if event == "call" and id(frame.f_code) in exempt_codes:
             exempt.append(frame)
             return
-        if touched or exempt:
+        if exempt:
             return
         if event == "call":
             hit = watched.get(id(frame.f_code))
-            if hit is None and prefixes:
+            if hit is None and prefixes and not touched:
                 prefix = _in_namespace(frame.f_globals.get("__name__"), prefixes)
                 hit = (prefix, namespaces[prefix]) if prefix else None
         elif event == "c_call":
             hit = watched.get(id(arg))
-            if hit is None and prefixes:
+            if hit is None and prefixes and not touched:
                 owner = getattr(arg, "__objclass__", None) or type(getattr(arg, "__self__", None))
                 prefix = (_in_namespace(getattr(arg, "__module__", None), prefixes)
                           or _in_namespace(getattr(owner, "__module__", None), prefixes))
                 hit = (prefix, namespaces[prefix]) if prefix else None
         else:
             return
-        if hit is not None:
+        if hit is not None and len(touched) < 100:
             touched.append(hit)
 
     module_globals = None
@@ -353,8 +367,8 @@ def run_learner(
                 module_globals.pop(key, None)
             else:
                 module_globals[key] = original
-    if touched:
-        dotted, reason = touched[0]
+    if touched:  # the most specific route taken: a named function or class before a whole module
+        dotted, reason = next((t for t in touched if t[0] not in namespaces), touched[0])
         raise AssertionError(f"While checking {case}, your {name} used {dotted}: {reason}.") from None
     if (watched or prefixes) and not still_ours:
         raise AssertionError(f"While checking {case}, your {name} switched off the check that watches for "

@@ -232,3 +232,22 @@ def test_a_reference_substitute_may_use_forbidden_routes():
     with pytest.raises(AssertionError, match="used torch: NumPy only"):
         run_learner(namespace["run"], ([0.5],), case="c", substitute={"step": reference_step},
                     forbid={"torch": "NumPy only"})
+
+
+def test_check_close_names_the_mistake_that_fits():
+    expected, without_bias, swapped = np.ones(3), np.zeros(3), np.full(3, 2.0)
+    mistakes = {"the bias left out": without_bias, "the gates in the order i, f, o, g": swapped}
+    with pytest.raises(AssertionError, match="Hint: your result is what you get with the bias left out."):
+        check_close(np.zeros(3), expected, "h", hint="general", mistakes=mistakes)
+    with pytest.raises(AssertionError, match="Hint: general$"):
+        check_close(np.full(3, 7.0), expected, "h", hint="general", mistakes=mistakes)
+    check_close(expected, expected, "h", mistakes=mistakes)
+
+
+def test_the_specific_route_is_named_before_the_whole_namespace():
+    def answer(a):
+        t = torch.from_numpy(a)
+        return torch.tanh(t).numpy()
+
+    with pytest.raises(AssertionError, match="used torch.tanh: not tanh"):
+        run_learner(answer, (np.ones(2),), case="c", forbid={"torch": "NumPy only", "torch.tanh": "not tanh"})
