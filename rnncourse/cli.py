@@ -17,6 +17,7 @@ COMMANDS = {
     "download": ("rnncourse.data.download", "download a dataset into the cache (imdb, shakespeare, fra-eng, all)"),
     "check": ("rnncourse.grading.check", "self-check an exercise notebook against its visible tests"),
     "grade": ("rnncourse.grading.grade", "autograde a class's submissions in a sandbox"),
+    "serve": ("rnncourse.serve", "serve saved models over HTTP (sentiment prediction, streaming generation)"),
 }
 
 
