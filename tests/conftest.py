@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,38 @@ def smoke_env(**extra: str) -> dict[str, str]:
     env.setdefault("OMP_NUM_THREADS", "1")
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """``(build_dir, result)``: the whole book built once under ``smoke`` with ``-W -n``, fresh.
+
+    test_book.py and test_browser.py share it. They may run on different pytest-xdist workers, so
+    the first worker to get here builds into a folder all workers share, under a file lock, and
+    the others wait for it and reuse that build (each worker's session fixture runs once).
+    """
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    out = shared / "book"
+    record = shared / "book-build.json"
+    with FileLock(str(shared / "book-build.lock")):
+        if not record.exists():
+            out.mkdir(exist_ok=True)
+            jb = Path(sys.executable).parent / "jupyter-book"
+            # Datasets go to a cache of this test's own (the user's cache is left alone), read from
+            # the offline mirror when there is one, else downloaded from the official homes.
+            data = {"RNNCOURSE_DATA": str(out / "data")}
+            if mirror_dir():
+                data["RNNCOURSE_MIRROR"] = str(mirror_dir())
+            result = subprocess.run(
+                [str(jb), "build", str(ROOT / "book"), "--path-output", str(out), "--builder", "html",
+                 "-W", "-n", "--keep-going"],
+                env=smoke_env(**data), capture_output=True, text=True, timeout=1500,
+            )
+            record.write_text(json.dumps({"args": result.args, "returncode": result.returncode,
+                                          "stdout": result.stdout, "stderr": result.stderr}))
+    done = json.loads(record.read_text())
+    return out / "_build", subprocess.CompletedProcess(**done)

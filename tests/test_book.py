@@ -1,48 +1,31 @@
 """The book builds to HTML with warnings as errors under `smoke`, executing every chapter afresh.
 
-One build serves every test here: it executes each chapter once (a cell that raises fails it),
-and the tests then look at what the reader would get.
+One build serves every test here and in test_browser.py (the ``built_book`` fixture of
+conftest.py): it executes each chapter once (a cell that raises fails it), and the tests then look
+at what the reader would get.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, mirror_dir, smoke_env
+from conftest import ROOT
 
 pytestmark = [pytest.mark.slow]
 
 
 def _chapters() -> list[str]:
+    """The chapter notebooks the table of contents lists (not the plain pages beside them)."""
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    return [entry["file"] for entry in toc["chapters"]]
+    return [entry["file"] for entry in toc["chapters"] if entry["file"].startswith("chapters/")]
 
 
 CHAPTERS = _chapters()
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    # Datasets go to a cache of this test's own (the user's cache is left alone), read from the
-    # offline mirror when there is one, else downloaded from the official homes.
-    data = {"RNNCOURSE_DATA": str(out / "data")}
-    if mirror_dir():
-        data["RNNCOURSE_MIRROR"] = str(mirror_dir())
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT / "book"), "--path-output", str(out), "--builder", "html",
-         "-W", "-n", "--keep-going"],
-        env=smoke_env(**data), capture_output=True, text=True, timeout=1500,
-    )
-    return out / "_build", result
 
 
 def test_book_builds_with_warnings_as_errors(built_book):

@@ -6,6 +6,16 @@
   ``chapters/NN-slug`` are pointed at the generated notebook ``notebooks/NN-slug.ipynb``.
 
 Both build their links from the repository address in ``_config.yml`` (``repository.url``).
+
+* One execution cache per profile: ``_build/.jupyter_cache/<profile>`` (``RNNCOURSE_PROFILE``, or
+  the default profile), so a build under another profile re-executes every page instead of
+  serving the old profile's outputs. An explicit ``execute.cache`` in ``_config.yml`` wins.
+* ``{result}`` role: a number from a benchmark's results file, inserted at build time, e.g.
+  ``{result}`imdb-cpu:median_test_accuracy|.1%``` (file ``benchmarks/results/imdb-cpu*.json``,
+  the newest by its ``date``; a dotted key path, list items by index; an optional format spec
+  after ``|``). A missing file or key is a build warning, so ``-W`` fails the build.
+* ``{reference-numbers}`` directive: the table of the course's targets with our figures from every
+  results file's ``summary`` list ("not measured yet" where there is none).
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -41,17 +52,14 @@ def _github_blob(app, path: str) -> str | None:
 
 def _exercise_list(notebook: Path) -> list[tuple[str, float]]:
     """``[(title, points)]`` for every graded cell, titled by the markdown heading above it."""
+    from rnncourse.grading.cells import heading_above, nbgrader
+
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    found, title = [], "Exercise"
-    for cell in cells:
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if cell["cell_type"] == "markdown":
-            heading = re.search(r"^#+\s+(.+)$", text, flags=re.M)
-            if heading:  # "Exercise 2: `rnn_step` (3 points)" -> "Exercise 2: `rnn_step`"
-                title = re.sub(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$", "", heading.group(1).strip())
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade"):
-            found.append((title, float(meta.get("points", 0))))
+    found = []
+    for i, cell in enumerate(cells):
+        if nbgrader(cell).get("grade"):  # "Exercise 2: `rnn_step` (3 points)" -> "Exercise 2: `rnn_step`"
+            title = re.sub(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$", "", heading_above(cells, i))
+            found.append((title or "Exercise", float(nbgrader(cell).get("points", 0))))
     return found
 
 
@@ -104,6 +112,196 @@ class ExercisesDirective(Directive):
         return [box]
 
 
+def _cache_per_profile(app, config):
+    """Key the execution cache on the profile: one jupyter-cache folder per profile."""
+    if config.nb_execution_cache_path:
+        return
+    sys.path.insert(0, str(_repo_root(app)))
+    try:
+        from rnncourse.profiles import get_profile
+    finally:
+        sys.path.pop(0)
+    profile = get_profile()  # an unknown RNNCOURSE_PROFILE fails here, before anything runs
+    config.nb_execution_cache_path = str(Path(app.outdir).parent / ".jupyter_cache" / profile)
+    LOGGER.info(f"profile {profile}: execution cache {config.nb_execution_cache_path}")
+
+
+# ----- numbers from benchmarks/results/*.json --------------------------------------------------
+
+def _results_dir(app) -> Path:
+    return _repo_root(app) / "benchmarks" / "results"
+
+
+def _load_results(app, stem: str) -> list[tuple[Path, dict]]:
+    """Every results file ``<stem>.json`` or ``<stem>-<host>.json``, newest first (by ``date``)."""
+    found = []
+    for path in sorted(_results_dir(app).glob(f"{stem}*.json")):
+        rest = path.stem[len(stem):]
+        if rest and not rest.startswith("-"):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            LOGGER.warning(f"{path.name} is not a readable results file: {error}")
+            continue
+        found.append((path, data))
+    return sorted(found, key=lambda item: str(item[1].get("date", "")), reverse=True)
+
+
+def _lookup(data, key: str):
+    for part in key.split("."):
+        if isinstance(data, list) and part.lstrip("-").isdigit():
+            data = data[int(part)]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            raise KeyError(part)
+    return data
+
+
+def result_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{result}`stem:key.path|format``` -> the value from the newest matching results file."""
+    env = inliner.document.settings.env
+    app = env.app
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+):([^|]+?)\s*(?:\|(.*))?", text)
+    if not match:
+        message = inliner.reporter.warning(
+            f"{{result}} wants `stem:key` or `stem:key|format`, not {text!r}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    stem, key, spec = match.group(1), match.group(2).strip(), match.group(3)
+    files = _load_results(app, stem)
+    for path, _ in files:
+        env.note_dependency(str(path))
+    try:
+        if not files:
+            raise LookupError(f"no results file benchmarks/results/{stem}*.json: run the benchmark")
+        path, data = files[0]
+        try:
+            value = _lookup(data, key)
+        except (KeyError, IndexError):
+            raise LookupError(f"{path.name} has no {key!r}") from None
+        shown = format(value, spec) if spec else str(value)
+    except (LookupError, ValueError, TypeError) as error:
+        message = inliner.reporter.warning(f"{{result}}`{text}`: {error}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.inline(rawtext, shown, classes=["rnncourse-result"])], []
+
+
+# The course's targets (COURSE_DESIGN.md, "Reference numbers"): what, the published anchor, our
+# target, and the results files (by stem) and summary lines (a word of their "what") behind it.
+TARGETS = [
+    ("IMDB test accuracy, trained from scratch",
+     "source articles 85–88%; bentrevett packed BiLSTM + GloVe 86.2%",
+     "≥ 90% (`gpu`); `cpu`: ≥ 85% in ≤ 10 min of training on 2 cores", "imdb", "IMDB"),
+    ("tiny-shakespeare validation loss (nats/char)", "nanoGPT character GPT 1.47",
+     "≤ 1.45 with an RNN", "charlm", "loss"),
+    ("date normalisation exact match, held-out ≥ 10,000 dates", "—",
+     "≥ 99.5% (`cpu`: ≥ 99% in ≤ 10 min)", "seq2seq", "date"),
+    ("English→French held-out BLEU (sacrebleu), greedy vs beam, ± attention",
+     "PyTorch tutorial: none; d2l: 4 sentences", "measured and shown", "seq2seq", "BLEU"),
+    ("hand-written fused LSTM vs cuDNN (forward+backward)", "TorchScript 1.2–1.3x cuDNN",
+     "≤ 1.5x", "bench_cells", "fused"),
+    ("ONNX Runtime vs eager, batch 1, 200 tokens, chapter 6's BiLSTM, CPU",
+     "14x measured in 2026-11", "≥ 10x", "deploy", "ONNX"),
+    ("the HTTP service, ≥ 64 concurrent clients on loopback", "—",
+     "no failed request; p50/p99 stated", "deploy", "HTTP"),
+]
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _figure(entry: dict) -> str:
+    value = entry.get("value")
+    if value is None:
+        return "not measured"
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    unit = entry.get("unit") or ""
+    shown = f"{value} {unit}".strip() if unit not in ("%", "x") else f"{value}{unit}"
+    met = entry.get("met")
+    if met is not None:
+        shown += " (target met)" if met else " (target NOT met)"
+    return shown
+
+
+def _profile(data: dict) -> str:
+    if data.get("profile"):
+        return str(data["profile"])
+    found = re.match(r"profile (\w+)", str(data.get("hardware") or data.get("environment") or ""))
+    return found.group(1) if found else "?"
+
+
+def _hardware(data: dict) -> str:
+    text = str(data.get("hardware") or data.get("environment") or "not recorded")
+    text = re.sub(r"^profile \w+ \([^)]*\) · ", "", text)
+    if data.get("cpu_model"):
+        text += f"; {data['cpu_model']}"
+    load = data.get("load_average_before")
+    if load:
+        text += f"; load {load[0]} before"
+    return text
+
+
+def _measured(path: Path, data: dict) -> str:
+    date = str(data.get("date") or "date not recorded")[:10]
+    return _cell(f"profile `{_profile(data)}`, {_hardware(data)}, {date} (`{path.name}`)")
+
+
+class ReferenceNumbersDirective(Directive):
+    """The targets table and every results file's summary, as MyST tables."""
+
+    has_content = False
+
+    def run(self):
+        env = self.state.document.settings.env
+        app = env.app
+        results = _results_dir(app)
+        env.note_dependency(str(results))
+        lines = ["| what | anchor | target | ours | measured |", "|---|---|---|---|---|"]
+        shown_files = set()
+        for what, anchor, target, stem, word in TARGETS:
+            rows = []
+            for path, data in _load_results(app, stem):
+                env.note_dependency(str(path))
+                entries = [e for e in data.get("summary", []) if word.lower() in str(e.get("what", "")).lower()]
+                shown_files.add(path.name)
+                rows += [(f"**{_figure(entry)}**: {_cell(entry.get('what'))}", _measured(path, data))
+                         for entry in entries]
+            if not rows:
+                rows = [("not measured yet", "")]
+            for i, row in enumerate(rows):
+                head = (_cell(what), _cell(anchor), _cell(target)) if i == 0 else ("", "", "")
+                lines.append("| " + " | ".join((*head, *row)) + " |")
+        others = [(p, d) for p in sorted(results.glob("*.json"))
+                  for d in [_load_one(p)] if d is not None and p.name not in shown_files]
+        if others:
+            lines += ["", "Other measurements (no course target):", "",
+                      "| what | ours | measured |", "|---|---|---|"]
+            for path, data in others:
+                env.note_dependency(str(path))
+                for entry in data.get("summary", []) or [{"what": "(no summary in this file)"}]:
+                    lines.append(f"| {_cell(entry.get('what'))} | **{_figure(entry)}** | {_measured(path, data)} |")
+        from docutils.statemachine import StringList
+
+        container = nodes.container(classes=["rnncourse-reference-numbers"])
+        self.state.nested_parse(StringList(lines, source="reference-numbers"), self.content_offset, container)
+        return [container]
+
+
+def _load_one(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _results_pages_are_always_outdated(app, env, added, changed, removed):
+    """Pages that read results files are re-read on every build (a new file may have appeared)."""
+    return [doc for doc in env.found_docs if doc == "reference-numbers"]
+
+
 def _point_launch_buttons_at_notebooks(app, pagename, templatename, context, doctree):
     match = re.match(r"^chapters/(\d\d-[a-z0-9-]+)$", pagename)
     if not match:
@@ -128,7 +326,33 @@ def _point_launch_buttons_at_notebooks(app, pagename, templatename, context, doc
     rewrite(context.get("header_buttons", []))
 
 
+def _clean_page_scripts(app, pagename, templatename, context, doctree):
+    """Two fixes for what the themes put in every page, both seen as console errors in a browser:
+
+    * sphinx-thebe's inline configuration script can be registered twice, and the second copy
+      throws ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared``: keep one;
+    * pydata-sphinx-theme reads the colour mode from ``default_mode``, empty unless set, and logs
+      ``Got invalid theme mode`` on a reader's first visit: default it to ``auto``.
+    """
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = (getattr(script, "filename", None) or "", tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    if "script_files" in context:
+        context["script_files"] = scripts
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
 def setup(app):
     app.add_directive("exercises", ExercisesDirective)
+    app.add_directive("reference-numbers", ReferenceNumbersDirective)
+    app.add_role("result", result_role)
+    app.connect("config-inited", _cache_per_profile, priority=100)
+    app.connect("env-get-outdated", _results_pages_are_always_outdated)
     app.connect("html-page-context", _point_launch_buttons_at_notebooks, priority=900)
+    app.connect("html-page-context", _clean_page_scripts, priority=950)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,367 @@
+"""The built book as a reader sees it: every page opened in headless Chromium with the network blocked.
+
+The pages of the ``smoke`` build (the ``built_book`` fixture, shared with test_book.py) are served
+from 127.0.0.1; every other request the browser makes is refused and reported. Per page:
+
+* math is typeset: MathJax (served from the site itself) rendered every formula, no raw ``\\(``
+  is left in the text, and rendered math elements are present where the page has math;
+* every image, script, style sheet and font loads (no failed request, no broken image);
+* the browser console shows no errors;
+* internal links and their anchors resolve to files and ids of the build;
+* a chapter's launch buttons (Colab, Binder) open notebooks that exist in the repository, its
+  downloads exist, and its exercises box links its assignment's notebook.
+
+One screenshot per page is saved for a person to look at; the folder is printed (``pytest -s``)
+and named in every failure.
+
+The browser is Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it),
+driven over the DevTools protocol with ``websocket-client``. Without either the tests are skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import socketserver
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow]
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-extensions", "--hide-scrollbars", "--window-size=1280,1600",
+                  "--remote-debugging-port=0", "--remote-allow-origins=*"]
+
+
+def _pages() -> list[str]:
+    """The root page and every file the table of contents lists, in order."""
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                found.append(entry["file"])
+            walk(entry.get("sections"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    return found
+
+
+PAGES = _pages()
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class DevTools:
+    """A minimal DevTools-protocol client for one browser tab: commands, and the events they cause.
+
+    With ``Fetch`` enabled every request of the tab pauses until answered: requests under ``base``
+    go on, every other one fails as if there were no network and is listed in ``refused``.
+    """
+
+    def __init__(self, ws_url: str, base: str):
+        import websocket
+
+        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        self.base = base
+        self.next_id = 0
+        self.events: list[dict] = []
+        self.refused: list[str] = []
+
+    def _post(self, method: str, **params) -> int:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        return self.next_id
+
+    def _receive(self, timeout: float) -> dict | None:
+        """The next message (None after ``timeout``); paused requests are answered on the way."""
+        import websocket
+
+        self.ws.settimeout(max(0.05, timeout))
+        try:
+            message = json.loads(self.ws.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
+        if message.get("method") == "Fetch.requestPaused":
+            params = message["params"]
+            if params["request"]["url"].startswith(self.base):
+                self._post("Fetch.continueRequest", requestId=params["requestId"])
+            else:
+                self.refused.append(params["request"]["url"])
+                self._post("Fetch.failRequest", requestId=params["requestId"],
+                           errorReason="InternetDisconnected")
+            return {}
+        if "method" in message:
+            self.events.append(message)
+        return message
+
+    def send(self, method: str, timeout: float = 60, **params) -> dict:
+        wanted = self._post(method, **params)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = self._receive(left)
+            if message and message.get("id") == wanted:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+        raise TimeoutError(f"{method} got no answer in {timeout} s")
+
+    def wait_for(self, method: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = self._receive(left)
+            if message and message.get("method") == method:
+                return message
+        raise TimeoutError(f"no {method} in {timeout} s")
+
+    def drain(self, seconds: float) -> None:
+        """Collect the events that arrive in the next ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._receive(left)
+
+    def open(self, url: str) -> None:
+        """Load ``url`` with fresh event and refusal lists; return when its load event fired."""
+        self.events.clear()
+        self.refused.clear()
+        self.send("Page.navigate", url=url)
+        self.wait_for("Page.loadEventFired", timeout=120)
+
+    def evaluate(self, expression: str, timeout: float = 60):
+        result = self.send("Runtime.evaluate", timeout=timeout, expression=expression,
+                           awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:60]}...: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """``(base_url, html_dir)``: the built HTML served on 127.0.0.1 for the browser."""
+    build, result = built_book
+    html = build / "html"
+    if result.returncode != 0 or not (html / "intro.html").exists():
+        pytest.fail("the book did not build (see test_book.py::test_book_builds_with_warnings_as_errors)")
+    handler = functools.partial(_Quiet, directory=str(html))
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", html
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(built_book):
+    folder = built_book[0] / "screenshots"
+    folder.mkdir(exist_ok=True)
+    print(f"\nbrowser screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    """One headless Chromium tab whose requests outside the local site are refused."""
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no Chromium: install Debian's `chromium` package (.ci/run installs it with apt)")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        pytest.skip("no websocket-client: it comes with the course environment (jupyter_server)")
+    base, _ = site
+    profile = Path(tempfile.mkdtemp(prefix="rnncourse-chromium-"))
+    process = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                error = process.stderr.read().decode(errors="replace")[-2000:] if process.poll() is not None else ""
+                pytest.fail(f"Chromium did not start its DevTools endpoint: {error}")
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as answer:
+            tab = next(t for t in json.load(answer) if t["type"] == "page")
+        tools = DevTools(tab["webSocketDebuggerUrl"], base)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            tools.send(f"{domain}.enable")
+        # The network is blocked: only the local site answers; every other request fails.
+        tools.send("Fetch.enable", patterns=[{"urlPattern": "*"}])
+        yield tools, base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# Runs in the page: waits for MathJax (when the page loads it), then reports what a reader sees.
+PAGE_FACTS = r"""
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const raw = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest('pre, code, script, style, mjx-container, textarea')
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  while (walker.nextNode()) {
+    const t = walker.currentNode.nodeValue;
+    const m = t.match(/\\\(|\\\[|\$\$/);
+    if (m) raw.push(t.slice(Math.max(0, m.index - 30), m.index + 50));
+  }
+  const math = Array.from(document.querySelectorAll('.math'));
+  return {
+    mathjax: !!(window.MathJax && MathJax.version),
+    mathjaxSrc: Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s)),
+    mathElements: math.length,
+    untypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
+    rendered: document.querySelectorAll('mjx-container').length,
+    raw: raw,
+    brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)
+      .map(i => i.src),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    boxes: Array.from(document.querySelectorAll('.admonition')).filter(
+      b => /^Assignment /.test((b.querySelector('.admonition-title') || {}).textContent || ''))
+      .map(b => Array.from(b.querySelectorAll('a[href]')).map(a => a.href)),
+  };
+})()
+"""
+
+
+def _problems_in_events(events: list[dict], base: str) -> list[str]:
+    problems = []
+    for event in events:
+        method, params = event["method"], event["params"]
+        if "/favicon.ico" in json.dumps(params):
+            continue  # the browser asks every site for one on its own; the book declares none
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            problems.append(f"uncaught exception: {text}")
+        elif method == "Runtime.consoleAPICalled" and params["type"] == "error":
+            args = " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+            problems.append(f"console error: {args}")
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            entry = params["entry"]
+            problems.append(f"console error: {entry['text']} {entry.get('url', '')}".strip())
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            problems.append(f"HTTP {params['response']['status']} for {params['response']['url']}")
+    return problems
+
+
+def _ids(html_file: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', html_file.read_text(encoding="utf-8", errors="replace")))
+
+
+def _repo_file_of_launch_link(url: str) -> str | None:
+    """The repository path a Colab or Binder button opens, or None for other links."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.netloc == "colab.research.google.com":
+        match = re.match(r"/github/[^/]+/[^/]+/blob/[^/]+/(.+)$", parsed.path)
+        return match.group(1) if match else ""
+    if parsed.netloc == "mybinder.org":
+        target = urllib.parse.parse_qs(parsed.query).get("urlpath", [""])[0]
+        match = re.match(r"(?:lab/tree|tree)/(.+)$", target)
+        return match.group(1) if match else ""
+    return None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_offline_in_a_browser(browser, site, screenshots, page):
+    tools, base = browser
+    _, html = site
+    url = urllib.parse.urljoin(base, f"{page}.html")
+    tools.open(url)
+    facts = tools.evaluate(PAGE_FACTS)
+    tools.drain(0.5)  # late console messages (scripts that run after load)
+    shot = screenshots / f"{page.replace('/', '__')}.png"
+    shot.write_bytes(base64.b64decode(tools.send("Page.captureScreenshot", format="png")["data"]))
+    where = f"{page} (screenshot: {shot})"
+
+    problems = [f"tried the network: {u}" for u in tools.refused]
+    problems += _problems_in_events(tools.events, base)
+    problems += [f"image did not load: {src}" for src in facts["brokenImages"]]
+    # Math: typeset from the site itself, nothing left raw.
+    problems += [f"MathJax is not served by the site: {src}" for src in facts["mathjaxSrc"]
+                 if not src.startswith(base)]
+    if facts["mathElements"]:
+        if not facts["mathjax"] or not facts["rendered"]:
+            problems.append(f"{facts['mathElements']} formulas but MathJax rendered none")
+        problems += [f"formula not typeset: {text!r}" for text in facts["untypeset"]]
+    problems += [f"raw TeX left in the text: {text!r}" for text in facts["raw"]]
+
+    # Internal links and anchors resolve to files and ids of the build.
+    ids_cache: dict[Path, set[str]] = {}
+    for link in sorted(set(facts["links"])):
+        if not link.startswith(base):
+            continue
+        parsed = urllib.parse.urlparse(link)
+        target = html / urllib.parse.unquote(parsed.path[1:])
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"link to a missing file: {link}")
+        elif parsed.fragment and target.suffix == ".html":
+            ids = ids_cache.setdefault(target, _ids(target))
+            if urllib.parse.unquote(parsed.fragment) not in ids:
+                problems.append(f"link to a missing anchor: {link}")
+
+    name = Path(page).name
+    if page.startswith("chapters/"):
+        launch = {link: _repo_file_of_launch_link(link) for link in facts["links"]}
+        launch = {link: path for link, path in launch.items() if path is not None}
+        kinds = {urllib.parse.urlparse(link).netloc for link in launch}
+        if not {"colab.research.google.com", "mybinder.org"} <= kinds:
+            problems.append(f"launch buttons missing: found {sorted(kinds)}")
+        for link, path in launch.items():
+            if not path or not (ROOT / path).is_file():
+                problems.append(f"launch button opens a notebook that does not exist: {link}")
+        downloads = [link for link in facts["links"] if link.startswith(base) and "_sources/" in link]
+        if not downloads:
+            problems.append("no download button for the page's source")
+        if (ROOT / "solutions" / name).is_dir():
+            notebook = f"exercises/{name}/{name}.ipynb"
+            if len(facts["boxes"]) != 1:
+                problems.append(f"expected one exercises box, found {len(facts['boxes'])}")
+            else:
+                box = facts["boxes"][0]
+                if not any(_repo_file_of_launch_link(link) == notebook for link in box):
+                    problems.append(f"the exercises box does not open {notebook} in Colab: {box}")
+                if not any(link.startswith(base) and link.endswith(f"/{name}.ipynb") for link in box):
+                    problems.append(f"the exercises box has no download of {name}.ipynb: {box}")
+    assert not problems, f"{where}:\n" + "\n".join(f"  - {p}" for p in problems)
