@@ -17,18 +17,17 @@ Before timing, the script checks that all three compute the same outputs and gra
     python benchmarks/bench_cells.py                  # on get_device(): CUDA if present, else CPU
     python benchmarks/bench_cells.py --device cpu --seq-len 50
 
-The result goes to ``benchmarks/results/bench_cells-<device type>.json`` with the hardware
-(``environment_summary()``), the sizes, the median and best times, the ratios of the medians to
-``nn.LSTM`` and the machine's load while it ran. A CPU result says so in its ``measured_on``
-field. It is not the GPU reference number.
+The result goes to ``benchmarks/results/bench_cells-<device type>-<host>.json`` (through
+``benchmarks/machine.py``, like every benchmark: date, host, hardware, CPU model, threads) with
+the sizes, the median and best times, the ratios of the medians to ``nn.LSTM``, the machine's
+load average before and after, and a ``summary`` list. A CPU result says so in its
+``measured_on`` field and leaves the target's ``met`` empty: it is not the GPU reference number.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -36,8 +35,9 @@ import torch
 import torch.nn as nn
 from torch.utils import benchmark
 
-from rnncourse import environment_summary
 from rnncourse.device import get_device, seed_everything
+
+from machine import load_average, machine_facts, summary_row, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -124,10 +124,7 @@ def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_
     return {
         "benchmark": "one LSTM layer, forward + backward",
         "measured_on": device.type if device.type != "cpu" else "cpu (not the GPU reference number)",
-        "environment": environment_summary(),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
-        "machine": platform.machine(),
-        "torch": torch.__version__,
         "sizes": {"seq_len": seq_len, "batch": batch, "input_size": input_size, "hidden_size": hidden_size},
         "torch_compile_mode": compile_mode or "default",
         "compile_seconds": compile_seconds,
@@ -135,8 +132,6 @@ def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_
         "best_ms": {name: t * 1e3 for name, t in best.items()},
         "ratio_to_nn_lstm": {name: t / times["nn.LSTM"] for name, t in times.items()},
         "relative_difference_from_nn_lstm": agreement,
-        # other processes on the machine slow the timings down: 1-minute load average per core
-        "load_per_core": os.getloadavg()[0] / (os.cpu_count() or 1) if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -149,16 +144,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--min-run-time", type=float, default=2.0, help="seconds of timing per version")
     parser.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: benchmarks/results/...)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = get_device(args.device)
-    result = run(device, args.seq_len, args.batch, args.input_size, args.hidden_size, args.min_run_time,
-                 args.compile_mode)
-    out = args.out or RESULTS / f"bench_cells-{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {out}")
+    load_before = load_average()
+    measured = run(device, args.seq_len, args.batch, args.input_size, args.hidden_size, args.min_run_time,
+                   args.compile_mode)
+    ratio = measured["ratio_to_nn_lstm"]["hand-written fused"]
+    on_gpu = device.type == "cuda"
+    summary = [
+        summary_row("hand-written fused LSTM / nn.LSTM, forward + backward (median)"
+                    + ("" if on_gpu else f", on {device.type}, not the GPU reference"),
+                    ratio, "x", "<= 1.5 on a CUDA GPU", ratio <= 1.5 if on_gpu else None),
+        summary_row("hand-written LSTM (eager Python loop) / nn.LSTM, forward + backward (median)",
+                    measured["ratio_to_nn_lstm"]["hand-written"], "x"),
+        summary_row("nn.LSTM forward + backward (median)", measured["median_ms"]["nn.LSTM"], "ms"),
+    ]
+    result = {**measured, **machine_facts(), "load_average_before": load_before,
+              "load_average_after": load_average(), "summary": summary}
+    path = write_results(result, args.out, f"bench_cells-{device.type}")
+    print(json.dumps(summary, indent=1))
+    print(f"wrote {path}")
     return 0
 
 

@@ -8,12 +8,15 @@ from the padded batch (each direction over the real steps only); chapter 6 uses 
 For each sequence length T the script builds one batch whose lengths are drawn uniformly from
 [0.9 T, T] (as after bucketing: similar, not equal), checks that both routes give the same
 outputs and gradients, and times one forward + backward pass of each (the faster of ``--repeats``).
+A control row per T packs a batch whose lengths all equal T: if it costs about what the padded
+route costs, the unequal lengths, not packing itself, are what makes the packed backward slow.
 
     python benchmarks/packing.py                          # on get_device(), lengths 100 200 400
     python benchmarks/packing.py --device cpu --threads 1 --lengths 50 100 200 400
 
 Output: ``benchmarks/results/packing-<device type>-<host>.json`` with the sizes, the seconds of
-each route per length, their ratio, the largest differences, the hardware and the machine's load.
+each route per length (unequal and equal lengths), their ratio, the largest differences, the
+hardware and the machine's load, and a ``summary`` list.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnncourse.device import get_device, seed_everything
 from rnncourse.padded import run_padded
+from rnncourse.threads import set_threads, use_free_cores
 
-from machine import load_average, machine_facts, write_results
+from machine import load_average, machine_facts, summary_row, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -77,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed", type=int, default=128)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads, f"--threads {args.threads}")
+    use_free_cores()
     device = torch.device(args.device) if args.device else get_device()
     load_before = load_average()
     seed_everything(0)
@@ -89,24 +94,33 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for T in args.lengths:
         generator = torch.Generator().manual_seed(T)
-        lengths = torch.randint(max(1, (9 * T) // 10), T + 1, (args.batch,), generator=generator)
-        lengths[0] = T
+        unequal = torch.randint(max(1, (9 * T) // 10), T + 1, (args.batch,), generator=generator)
+        unequal[0] = T
         x = torch.randn(args.batch, T, args.embed, generator=generator).to(device)
-        out_diff, grad_diff = agreement(rnn, x, lengths)
-        packed = timed(packed_outputs, rnn, x, lengths, args.repeats, device)
-        padded = timed(run_padded, rnn, x, lengths, args.repeats, device)
-        rows.append({"seq_len": T, "lengths_min": int(lengths.min()), "lengths_max": int(lengths.max()),
-                     "packed_seconds": packed, "padded_seconds": padded, "packed_over_padded": packed / padded,
-                     "max_output_difference": out_diff, "max_relative_gradient_difference": grad_diff})
-        print(f"T={T:5d} (lengths {int(lengths.min())}-{T}): packed {packed:8.3f} s, padded {padded:8.3f} s, "
-              f"ratio {packed / padded:6.1f}; largest differences: outputs {out_diff:.1e}, gradients {grad_diff:.1e} (relative)",
-              flush=True)
-        if out_diff > 1e-4 or grad_diff > 1e-4:
-            raise SystemExit(f"the two routes disagree at T={T}: outputs {out_diff:.2e}, gradients {grad_diff:.2e}")
+        equal = torch.full((args.batch,), T)                  # the control: packed, nothing to skip
+        for kind, lengths in (("unequal", unequal), ("equal", equal)):
+            out_diff, grad_diff = agreement(rnn, x, lengths)
+            packed = timed(packed_outputs, rnn, x, lengths, args.repeats, device)
+            padded = timed(run_padded, rnn, x, lengths, args.repeats, device)
+            rows.append({"seq_len": T, "lengths": kind, "lengths_min": int(lengths.min()),
+                         "lengths_max": int(lengths.max()), "packed_seconds": packed,
+                         "padded_seconds": padded, "packed_over_padded": packed / padded,
+                         "max_output_difference": out_diff,
+                         "max_relative_gradient_difference": grad_diff})
+            print(f"T={T:5d} {kind:>7} lengths ({int(lengths.min())}-{T}): packed {packed:8.3f} s, "
+                  f"padded {padded:8.3f} s, ratio {packed / padded:6.1f}; largest differences: "
+                  f"outputs {out_diff:.1e}, gradients {grad_diff:.1e} (relative)", flush=True)
+            if out_diff > 1e-4 or grad_diff > 1e-4:
+                raise SystemExit(f"the two routes disagree at T={T} ({kind} lengths): "
+                                 f"outputs {out_diff:.2e}, gradients {grad_diff:.2e}")
+    summary = [summary_row(f"packed / padded forward + backward time, T={r['seq_len']}, "
+                           f"{r['lengths']} lengths ({r['lengths_min']}-{r['lengths_max']})",
+                           r["packed_over_padded"], "x") for r in rows]
     result = {
         "benchmark": "packing", **machine_facts(), "device": str(device),
         "layer": f"nn.LSTM({args.embed}, {args.hidden}, bidirectional=True)", "batch": args.batch,
         "load_average_before": load_before, "load_average_after": load_average(), "rows": rows,
+        "summary": summary,
     }
     path = write_results(result, args.out, f"packing-{device.type}")
     print(f"wrote {path}")

@@ -8,9 +8,14 @@
 
 Why: on a GPU, cuDNN runs a ``PackedSequence`` natively. On a CPU, PyTorch runs a packed layer step
 by step, and its backward pass grows much faster than the number of steps as soon as the lengths
-in a batch differ (pytorch/pytorch issue 149194). ``benchmarks/packing.py`` measures it: a BiLSTM
-of 128 units over 64 sequences of 360-400 steps took 40 s packed and 1.3 s padded on one core of a
-2-core VM (``benchmarks/results/packing-cpu-vm.json``).
+in a batch differ (pytorch/pytorch issue 149194). ``benchmarks/packing.py`` measures one forward +
+backward pass of a BiLSTM of 128 units over 64 sequences both ways; its results files
+(``benchmarks/results/packing-cpu-*.json``) hold the times, which at the longest length measured
+put the packed route more than an order of magnitude behind the padded one, and an equal-length control
+(all lengths equal, packed) that costs about what the padded route costs: the unequal lengths, not
+packing itself, are what is slow.
+
+Steps are counted from 1, as in the book: step ``t`` of a batch-first tensor is ``x[:, t - 1]``.
 
 How: padding sits after each sequence. A forward direction reaches every real step before any
 padding, so its outputs there are already right. A backward direction would read the padding

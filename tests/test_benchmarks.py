@@ -14,14 +14,18 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench_cells_runs_and_checks_the_three_lstms_agree(tmp_path):
-    out = tmp_path / "cells.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_cells.py"), "--device", "cpu", "--seq-len", "5",
-         "--batch", "4", "--input-size", "8", "--hidden-size", "8", "--min-run-time", "0.05", "--out", str(out)],
+         "--batch", "4", "--input-size", "8", "--hidden-size", "8", "--min-run-time", "0.05",
+         "--out", str(tmp_path)],
         env=smoke_env(), capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads(out.read_text())
+    (path,) = tmp_path.glob("bench_cells-cpu-*.json")
+    report = json.loads(path.read_text())
+    assert report["cpu_model"] and report["date"] and report["torch_threads"] >= 1
+    assert {"what", "value", "unit", "target", "met"} <= set(report["summary"][0])
+    assert report["summary"][0]["met"] is None          # a CPU run does not claim the GPU target
 
 
 def test_packing_benchmark_runs_and_checks_the_routes_agree(tmp_path):
@@ -32,9 +36,13 @@ def test_packing_benchmark_runs_and_checks_the_routes_agree(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (path,) = tmp_path.glob("packing-cpu-*.json")
-    rows = json.loads(path.read_text())["rows"]
-    assert [r["seq_len"] for r in rows] == [4, 12]
+    report = json.loads(path.read_text())
+    rows = report["rows"]
+    assert [(r["seq_len"], r["lengths"]) for r in rows] == [(4, "unequal"), (4, "equal"), (12, "unequal"),
+                                                           (12, "equal")]
+    assert all(r["lengths_min"] == r["lengths_max"] == r["seq_len"] for r in rows if r["lengths"] == "equal")
     assert all(r["max_output_difference"] < 1e-4 and r["packed_seconds"] > 0 for r in rows)
+    assert report["cpu_model"] and len(report["summary"]) == len(rows)
 
 
 @pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
