@@ -1,0 +1,16 @@
+# Always starts from zeros.
+# expect: h0 left out
+def rnn_forward_numpy(x, params, num_layers, nonlinearity="tanh", h0=None):
+    activation = np.tanh if nonlinearity == "tanh" else (lambda a: np.maximum(a, 0.0))
+    batch, seq_len, _ = x.shape
+    hidden = params["weight_hh_l0"].shape[0]
+    layer_input, last = x, []
+    for layer in range(num_layers):
+        b = params.get(f"bias_ih_l{layer}", 0.0) + params.get(f"bias_hh_l{layer}", 0.0)
+        h, states = np.zeros((batch, hidden)), []
+        for t in range(seq_len):
+            h = activation(layer_input[:, t] @ params[f"weight_ih_l{layer}"].T + h @ params[f"weight_hh_l{layer}"].T + b)
+            states.append(h)
+        layer_input = np.stack(states, axis=1)
+        last.append(h)
+    return layer_input, np.stack(last)
