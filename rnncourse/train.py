@@ -59,6 +59,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from rnncourse.device import autocast, get_device, loader_kwargs, make_grad_scaler, seed_everything, to_device
+from rnncourse.progress import progress_bar
 
 __all__ = ["History", "fit", "evaluate", "save_checkpoint", "load_checkpoint",
            "init_distributed", "is_main_process", "distributed_loader"]
@@ -403,8 +404,9 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
         per_epoch = len(train_loader)
     except TypeError:
         per_epoch = None
-    bar = tqdm(total=per_epoch and per_epoch * epochs, initial=(per_epoch or 0) * len(history), desc="fit",
-               unit="batch", disable=not show, dynamic_ncols=True)
+    # Redraws in place in a terminal or notebook; a line now and then in a log (rnncourse.progress).
+    bar = progress_bar(total=per_epoch and per_epoch * epochs, initial=(per_epoch or 0) * len(history),
+                       desc="fit", unit="batch", disable=not show, dynamic_ncols=True)
 
     def stale() -> bool:
         best = history.best_epoch
