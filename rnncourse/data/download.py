@@ -441,11 +441,11 @@ def _transfer(stream: BinaryIO, size: int | None, out: BinaryIO, description: st
 
     Errors of reading are raised as ``_OriginFailed``; errors of writing (a full disk) as they are.
     """
-    from tqdm import tqdm
+    from rnncourse.progress import progress_bar
 
     digest = hashlib.sha256()
     copied = 0
-    with tqdm(
+    with progress_bar(
         total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=description, disable=quiet,
         file=sys.stderr, mininterval=0.5, dynamic_ncols=True,
     ) as bar:
