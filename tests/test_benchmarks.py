@@ -56,3 +56,21 @@ def test_imdb_benchmark_runs_under_smoke(tmp_path):
     (path,) = tmp_path.glob("imdb-smoke-*.json")
     report = json.loads(path.read_text())
     assert report["profile"] == "smoke" and 0.0 <= report["median_test_accuracy"] <= 1.0
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs tiny-shakespeare: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_charlm_benchmark_runs_under_smoke(tmp_path):
+    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "charlm.py"), "--profile", "smoke", "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("charlm-smoke-*.json")
+    report = json.loads(path.read_text())
+    assert report["profile"] == "smoke" and 0 < report["best_valid_loss"] < 10
+    assert report["best_valid_bits"] > report["best_valid_loss"]          # bits = nats / ln 2
+    gen = report["generation"]
+    assert len(gen["stateful_seconds_per_char"]) == len(gen["lengths"]) and gen["refeed_over_stateful"] > 0
+    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
+    assert report["summary"][0]["met"] is None                         # smoke makes no claim

@@ -1,0 +1,168 @@
+"""tiny-shakespeare character language model: chapter 7's model, one results file.
+
+    python benchmarks/charlm.py --profile gpu        # target: validation loss <= 1.45 nats/char, < 10 min
+    python benchmarks/charlm.py --profile cpu        # the loss reached in <= 10 min of training, 2 cores
+    python benchmarks/charlm.py --profile smoke      # seconds, a prefix of the text, no claim
+
+Like ``benchmarks/imdb.py`` it runs the SAME code as the book: it executes the code cells of
+``book/chapters/07-char-generation.md`` tagged ``pipeline`` (configuration, data on nanoGPT's split:
+first 90% of the characters for training, last 10% for validation; the carried-state training
+step; the model; the training and timing functions) under the requested profile, then:
+
+1. trains the chapter's model with ``train_main_model(seed)`` and records the best validation loss
+   in nats and bits per character, the epochs and the training time (wall and CPU);
+2. times generation per character: the stateful generator (one character fed per step, the hidden
+   state kept) at 100 ... 10,000 characters, whose time per character must stay flat within 20%,
+   and beside it the re-feeding generator of the source article (the last ``window`` characters
+   run again for every new one) at several windows;
+3. keeps a few samples at several temperatures.
+
+It writes ``benchmarks/results/charlm-<profile>-<host>.json`` with the machine's facts and load
+average before and after (the machine may be shared), and a ``summary`` list. Chapter 7 shows the
+latest file of each profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from machine import load_average, machine_facts, summary_row, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "book" / "chapters" / "07-char-generation.md"
+RESULTS = ROOT / "benchmarks" / "results"
+TAG = "pipeline"
+TARGETS = {"gpu": 1.45}                 # nats/char on the validation split; cpu states its figure
+TIME_LIMITS_S = {"gpu": 600, "cpu": 600}
+FLATNESS = 0.20                          # stateful time per char: largest/smallest - 1 at most this
+NANOGPT = 1.4697
+
+
+def pipeline_namespace(page: Path = PAGE) -> dict:
+    """Execute the page's code cells tagged ``pipeline``, in order, in one namespace; return it."""
+    import jupytext
+
+    namespace: dict = {"__name__": "charlm_pipeline"}
+    cells = [c for c in jupytext.read(page).cells if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
+    if not cells:
+        raise SystemExit(f"{page} has no code cells tagged {TAG!r}; nothing to run.")
+    for number, cell in enumerate(cells, 1):
+        exec(compile(cell.source, f"<{page.name}, pipeline cell {number}>", "exec"), namespace)
+    return namespace
+
+
+def summary(result: dict) -> list[dict]:
+    """The headline figures of a charlm results file, for the book's reference-numbers page."""
+    profile, target, limit = result["profile"], result["target_valid_loss"], result["time_limit_seconds"]
+    gen = result["generation"]
+    return [
+        summary_row(f"tiny-shakespeare validation loss, {result['cell'].upper()} ({profile})",
+                    round(result["best_valid_loss"], 4), "nats/char",
+                    f"<= {target}" if target else None,
+                    result["best_valid_loss"] <= target if target else None),
+        summary_row(f"tiny-shakespeare validation bits per character ({profile})",
+                    round(result["best_valid_bits"], 4), "bits/char"),
+        summary_row(f"char LM training time ({profile})", round(result["train_seconds"], 1), "s",
+                    f"<= {limit} s" if limit else None, result["within_time_limit"] if limit else None),
+        summary_row(f"stateful generation, time per char spread {gen['lengths'][0]}-{gen['lengths'][-1]} chars",
+                    round(100 * gen["stateful_spread"], 1), "%", f"<= {100 * FLATNESS:g}%", gen["stateful_flat"]),
+        summary_row(f"re-feeding generation (window {gen['refeed_window']}) / stateful, time per char",
+                    round(gen["refeed_over_stateful"], 1), "x"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=["smoke", "cpu", "gpu"], required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
+    parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared')")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
+    args = parser.parse_args(argv)
+
+    os.environ["RNNCOURSE_PROFILE"] = args.profile
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from rnncourse.threads import set_threads, use_free_cores
+
+    if args.threads:
+        set_threads(args.threads, f"--threads {args.threads}")
+    use_free_cores()
+
+    load_before = load_average()
+    ns = pipeline_namespace()
+    config, BITS = ns["CONFIG"], ns["BITS"]
+
+    cpu_start = time.process_time()
+    model, history, train_seconds = ns["train_main_model"](args.seed, progress=True)
+    train_cpu_seconds = time.process_time() - cpu_start
+    load_after_training = load_average()
+    best = min(history["valid_loss"])
+    print(f"best validation loss {best:.4f} nats/char = {best * BITS:.4f} bits/char, "
+          f"training {train_seconds:.0f} s wall / {train_cpu_seconds:.0f} s CPU", flush=True)
+
+    per_char = ns["seconds_per_char"]
+    lengths = config["gen_lengths"]
+    stateful = [per_char(model, n, repeats=3 if n <= 1000 else 1) for n in lengths]
+    spread = max(stateful) / min(stateful) - 1
+    window = config["bptt"]
+    refeed = {w: [per_char(model, n, window=w) for n in config["refeed_lengths"]] for w in config["windows"]}
+    refeed_at_bptt = refeed.get(window) or refeed[config["windows"][-1]]
+    print(f"stateful: {[f'{s * 1e3:.3f}' for s in stateful]} ms/char (spread {spread:.1%}); "
+          f"re-feeding window {window}: {[f'{s * 1e3:.2f}' for s in refeed_at_bptt]} ms/char", flush=True)
+
+    import torch
+
+    samples = {}
+    for temperature in (0.5, 0.8, 1.0):
+        g = torch.Generator(device=ns["device"]).manual_seed(args.seed)
+        ids = ns["generate"](model, ns["encode"]("\n"), 400, temperature=temperature, generator=g)
+        samples[str(temperature)] = ns["decode"](list(ids))
+
+    target = TARGETS.get(args.profile)
+    limit = TIME_LIMITS_S.get(args.profile)
+    result = {
+        "benchmark": "charlm",
+        "profile": args.profile,
+        **machine_facts(),
+        "device": str(ns["device"]),
+        "load_average_before": load_before,
+        "load_average_after_training": load_after_training,
+        "load_average_after": load_average(),
+        "config": config,
+        "cell": ns["CELL"],
+        "parameters": ns["count_parameters"](model),
+        "train_chars": len(ns["train_data"]),
+        "valid_chars": len(ns["valid_data"]),
+        "seed": args.seed,
+        "history": history.as_dict()["records"],
+        "best_epoch": history.best_epoch,
+        "best_valid_loss": best,
+        "best_valid_bits": best * BITS,
+        "train_seconds": train_seconds,
+        "train_cpu_seconds": train_cpu_seconds,
+        "target_valid_loss": target,
+        "nanogpt_valid_loss": NANOGPT,
+        "time_limit_seconds": limit,
+        "within_time_limit": train_seconds <= limit if limit else None,
+        "generation": {
+            "lengths": lengths, "stateful_seconds_per_char": stateful, "stateful_spread": spread,
+            "stateful_flat": spread <= FLATNESS, "refeed_lengths": config["refeed_lengths"],
+            "refeed_seconds_per_char": {str(w): v for w, v in refeed.items()}, "refeed_window": window,
+            "refeed_over_stateful": (sum(refeed_at_bptt) / len(refeed_at_bptt)) / (sum(stateful) / len(stateful)),
+        },
+        "samples": samples,
+        "note": args.note,
+    }
+    result["summary"] = summary(result)
+    path = write_results(result, args.out, f"charlm-{args.profile}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
