@@ -1,7 +1,8 @@
 """``rnncourse info``: what this machine offers the course, and what the course will use.
 
 Prints the torch build, the device :func:`rnncourse.device.get_device` picks and why, CUDA and MPS
-availability, each GPU's name and memory, the CPU threads, the mixed precision and ``DataLoader``
+availability, each GPU's name and memory, the CPU threads (and how many a chapter would use now,
+:mod:`rnncourse.threads`), the mixed precision and ``DataLoader``
 settings :func:`rnncourse.train.fit` will use, the active profile, and the data cache and mirror.
 ``--json`` prints the same facts as a JSON object. The exit status is 1 when the environment is
 set up wrongly (``RNNCOURSE_DEVICE`` names a device that is not there, an unknown profile).
@@ -49,6 +50,7 @@ def collect() -> tuple[dict[str, str], list[str]]:
     from rnncourse import __version__
     from rnncourse.device import _amp_dtype, _cpu_count, _mps_available, device_reason, get_device, loader_kwargs
     from rnncourse.profiles import get_profile, profile_source
+    from rnncourse.threads import choose_threads
 
     facts: dict[str, str] = {}
     problems: list[str] = []
@@ -90,6 +92,12 @@ def collect() -> tuple[dict[str, str], list[str]]:
 
     facts["CPU"] = (f"{torch.get_num_threads()} torch threads, {_cpu_count()} cores usable, "
                     f"{platform.machine() or 'unknown architecture'}")
+    try:
+        threads, why = choose_threads()
+        facts["threads"] = f"{threads} for each chapter and check, decided now: {why}"
+    except ValueError as error:  # RNNCOURSE_THREADS is not a number
+        facts["threads"] = f"ERROR: {error}"
+        problems.append(str(error))
     if device is not None:
         if device.type == "cuda":
             scaler = " with a gradient scaler" if _amp_dtype(device) == torch.float16 else ""
