@@ -7,6 +7,10 @@ every ``RNNCOURSE_PROGRESS_SECONDS``, default 30 s), plus the last one::
 
     fit:  40%|####      | 2000/5000 [01:02<01:33, 32.1batch/s]
 
+``RNNCOURSE_PROGRESS=lines`` asks for the lines everywhere, Jupyter included: the book's build
+sets it for the chapters it executes, because a notebook's progress widget would need scripts from
+the internet to show in the built page.
+
 Every course routine that shows progress (``rnncourse.train.fit``, the dataset downloads) makes its
 bar with :func:`progress_bar`.
 """
@@ -19,6 +23,7 @@ import sys
 __all__ = ["progress_bar"]
 
 ENV_VAR = "RNNCOURSE_PROGRESS_SECONDS"
+MODE_VAR = "RNNCOURSE_PROGRESS"
 
 
 def _in_jupyter() -> bool:
@@ -61,7 +66,8 @@ def progress_bar(*, file=None, **kwargs):
     """A ``tqdm`` bar (same arguments) that redraws in place in a terminal or notebook, and prints a
     line every ``RNNCOURSE_PROGRESS_SECONDS`` (30) seconds into a log."""
     stream = sys.stderr if file is None else file
-    if _in_jupyter() or _interactive(stream):
+    lines = os.environ.get(MODE_VAR, "").strip().lower() == "lines"
+    if not lines and (_in_jupyter() or _interactive(stream)):
         from tqdm.auto import tqdm
 
         return tqdm(file=file, **kwargs)
@@ -69,5 +75,5 @@ def progress_bar(*, file=None, **kwargs):
 
     interval = _log_interval()
     kwargs.update(mininterval=interval, maxinterval=max(interval, 10.0), miniters=1,
-                  dynamic_ncols=False, ncols=kwargs.get("ncols") or 100, ascii=True)
+                  dynamic_ncols=False, ncols=kwargs.get("ncols") or 80, ascii=True)
     return tqdm(file=_Lines(stream), **kwargs)

@@ -40,3 +40,13 @@ def test_in_a_terminal_the_bar_redraws_in_place():
         for _ in range(100):
             bar.update(1)
     assert term.getvalue().count("\r") >= 10
+
+
+def test_lines_can_be_asked_for_even_where_the_bar_would_redraw(monkeypatch):
+    monkeypatch.setenv("RNNCOURSE_PROGRESS", "lines")
+    monkeypatch.setenv("RNNCOURSE_PROGRESS_SECONDS", "3600")
+    term = _Terminal()
+    with progress_bar(total=100, file=term) as bar:
+        for _ in range(100):
+            bar.update(1)
+    assert "\r" not in term.getvalue() and len(term.getvalue().splitlines()) <= 3

@@ -10,6 +10,7 @@ Both build their links from the repository address in ``_config.yml`` (``reposit
 * One execution cache per profile: ``_build/.jupyter_cache/<profile>`` (``RNNCOURSE_PROFILE``, or
   the default profile), so a build under another profile re-executes every page instead of
   serving the old profile's outputs. An explicit ``execute.cache`` in ``_config.yml`` wins.
+* Progress bars of the executed chapters print lines, not notebook widgets that need a CDN.
 * ``{result}`` role: a number from a benchmark's results file, inserted at build time, e.g.
   ``{result}`imdb-cpu:median_test_accuracy|.1%``` (file ``benchmarks/results/imdb-cpu*.json``,
   the newest by its ``date``; a dotted key path, list items by index; an optional format spec
@@ -124,6 +125,13 @@ def _cache_per_profile(app, config):
     profile = get_profile()  # an unknown RNNCOURSE_PROFILE fails here, before anything runs
     config.nb_execution_cache_path = str(Path(app.outdir).parent / ".jupyter_cache" / profile)
     LOGGER.info(f"profile {profile}: execution cache {config.nb_execution_cache_path}")
+
+
+def _progress_as_lines(app, config):
+    """Progress bars in the executed chapters print lines (rnncourse.progress), not a notebook
+    widget: a widget's page needs require.js and the widget manager from a CDN, so offline it
+    shows nothing and the browser console reports the failed loads."""
+    os.environ["RNNCOURSE_PROGRESS"] = "lines"
 
 
 # ----- numbers from benchmarks/results/*.json --------------------------------------------------
@@ -352,6 +360,7 @@ def setup(app):
     app.add_directive("reference-numbers", ReferenceNumbersDirective)
     app.add_role("result", result_role)
     app.connect("config-inited", _cache_per_profile, priority=100)
+    app.connect("config-inited", _progress_as_lines)
     app.connect("env-get-outdated", _results_pages_are_always_outdated)
     app.connect("html-page-context", _point_launch_buttons_at_notebooks, priority=900)
     app.connect("html-page-context", _clean_page_scripts, priority=950)
