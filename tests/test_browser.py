@@ -11,8 +11,8 @@ from 127.0.0.1; every other request the browser makes is refused and reported. P
 * a chapter's launch buttons (Colab, Binder) open notebooks that exist in the repository, its
   downloads exist, and its exercises box links its assignment's notebook.
 
-One screenshot per page is saved for a person to look at; the folder is printed (``pytest -s``)
-and named in every failure.
+One screenshot per page is saved for a person to look at, in ``book/_build/screenshots`` (or
+``RNNCOURSE_SCREENSHOTS``); the folder is printed (``pytest -s``) and named in every failure.
 
 The browser is Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it),
 driven over the DevTools protocol with ``websocket-client``. Without either the tests are skipped.
@@ -182,9 +182,13 @@ def site(built_book):
 
 
 @pytest.fixture(scope="module")
-def screenshots(built_book):
-    folder = built_book[0] / "screenshots"
-    folder.mkdir(exist_ok=True)
+def screenshots():
+    """The folder for one screenshot per page: ``RNNCOURSE_SCREENSHOTS``, else
+    ``book/_build/screenshots`` (kept after the run, unlike pytest's rotating temporary folders)."""
+    folder = Path(os.environ.get("RNNCOURSE_SCREENSHOTS") or ROOT / "book" / "_build" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
     print(f"\nbrowser screenshots: {folder}")
     return folder
 
