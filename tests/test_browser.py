@@ -6,6 +6,7 @@ from 127.0.0.1; every other request the browser makes is refused and reported. P
 * math is typeset: MathJax (served from the site itself) rendered every formula, no raw ``\\(``
   is left in the text, and rendered math elements are present where the page has math;
 * every image, script, style sheet and font loads (no failed request, no broken image);
+* no code is cut off at the page's width (code wraps: ``book/_static/rnncourse.css``);
 * the browser console shows no errors;
 * internal links and their anchors resolve to files and ids of the build;
 * a chapter's launch buttons (Colab, Binder) open notebooks that exist in the repository, its
@@ -258,6 +259,9 @@ PAGE_FACTS = r"""
     raw: raw,
     brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)
       .map(i => i.src),
+    cutOff: Array.from(document.querySelectorAll('article div.highlight pre'))
+      .filter(p => !p.closest('.cell_output') && p.scrollWidth > p.clientWidth + 1)
+      .map(p => p.textContent.split('\n').reduce((a, b) => a.length >= b.length ? a : b).slice(0, 60)),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     boxes: Array.from(document.querySelectorAll('.admonition')).filter(
       b => /^Assignment /.test((b.querySelector('.admonition-title') || {}).textContent || ''))
@@ -314,7 +318,10 @@ def test_page_renders_offline_in_a_browser(browser, site, screenshots, page):
     facts = tools.evaluate(PAGE_FACTS)
     tools.drain(0.5)  # late console messages (scripts that run after load)
     shot = screenshots / f"{page.replace('/', '__')}.png"
-    shot.write_bytes(base64.b64decode(tools.send("Page.captureScreenshot", format="png")["data"]))
+    size = tools.send("Page.getLayoutMetrics")["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 20000), "scale": 1}
+    shot.write_bytes(base64.b64decode(tools.send("Page.captureScreenshot", format="png", clip=clip,
+                                                 captureBeyondViewport=True)["data"]))
     where = f"{page} (screenshot: {shot})"
 
     problems = [f"tried the network: {u}" for u in tools.refused]
@@ -328,6 +335,7 @@ def test_page_renders_offline_in_a_browser(browser, site, screenshots, page):
             problems.append(f"{facts['mathElements']} formulas but MathJax rendered none")
         problems += [f"formula not typeset: {text!r}" for text in facts["untypeset"]]
     problems += [f"raw TeX left in the text: {text!r}" for text in facts["raw"]]
+    problems += [f"code cut off at the page width: {text!r}..." for text in facts["cutOff"]]
 
     # Internal links and anchors resolve to files and ids of the build.
     ids_cache: dict[Path, set[str]] = {}
