@@ -15,24 +15,28 @@ from conftest import ROOT
 
 LIMIT = 90
 PAGES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("book/*.md")])
-FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)")
 
 
 def _code_lines(path):
-    """``(line number, text)`` of every line inside a code cell or a fenced code block."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    fence = None
-    for number, line in enumerate(lines, 1):
+    """``(line number, text)`` of every line inside a code cell or a fenced code block (not inside
+    other directives such as ``{exercises}``, nor a code cell's options block)."""
+    fence, is_code, options = None, False, False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         match = FENCE.match(line)
         if fence is None:
-            if match and not line.strip().endswith(("{exercises}", "{tableofcontents}",
-                                                   "{reference-numbers}")):
-                fence = match.group(2)
+            if match:
+                fence, info = match.group(1), match.group(2)
+                is_code = not info.startswith("{") or info == "{code-cell}"
+                options = False
             continue
-        if match and match.group(2) == fence and line.strip() == fence:
+        if match and match.group(1) == fence and not match.group(2):
             fence = None
             continue
-        if fence is not None and not line.startswith(("---", ":")):
+        if line.strip() == "---":  # a code cell's options block: --- ... ---
+            options = not options
+            continue
+        if is_code and not options and not line.startswith(":"):
             yield number, line
 
 
