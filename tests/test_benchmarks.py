@@ -74,3 +74,20 @@ def test_charlm_benchmark_runs_under_smoke(tmp_path):
     assert len(gen["stateful_seconds_per_char"]) == len(gen["lengths"]) and gen["refeed_over_stateful"] > 0
     assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs the English-French pairs: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_seq2seq_benchmark_runs_under_smoke(tmp_path):
+    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "seq2seq.py"), "--profile", "smoke", "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("seq2seq-smoke-*.json")
+    report = json.loads(path.read_text())
+    assert report["profile"] == "smoke" and 0.0 <= report["dates"]["exact_match_greedy"] <= 1.0
+    assert set(report["translation"]["models"]) == {"additive", "none"}
+    assert report["translation"]["test_pairs"] > 0 and report["translation"]["filtering"]
+    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
+    assert report["summary"][0]["met"] is None                         # smoke makes no claim
