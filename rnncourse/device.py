@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence
 
+from rnncourse.processes import cpu_count as _cpu_count  # one home; tests replace it here
+
 __all__ = ["get_device", "device_reason", "to_device", "autocast", "make_grad_scaler",
            "loader_kwargs", "seed_everything"]
 
@@ -141,13 +143,6 @@ def make_grad_scaler(device: torch.device | str, enabled: bool | None = None) ->
     device = torch.device(device)
     on = (device.type == "cuda") if enabled is None else enabled
     return torch.amp.GradScaler(device.type, enabled=bool(on and _amp_dtype(device) == torch.float16))
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use (containers, taskset)
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def loader_kwargs(device: torch.device | str, *, num_workers: int | None = None) -> dict:

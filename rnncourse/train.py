@@ -1,4 +1,5 @@
-"""The one training loop of the course: :func:`fit`, :func:`evaluate` and the :class:`History`.
+"""The one training loop of the course: :func:`fit`, :func:`evaluate`, :func:`predict` and the
+:class:`History`.
 
 Every chapter trains through :func:`fit`, on CUDA, MPS or the CPU, in one process or several
 (``torchrun``). By default a batch is ``(*inputs, target)`` and the loss is
@@ -6,17 +7,19 @@ Every chapter trains through :func:`fit`, on CUDA, MPS or the CPU, in one proces
 
     history = fit(model, train_loader, optimizer=torch.optim.AdamW(model.parameters(), 1e-3),
                   loss_fn=nn.CrossEntropyLoss(), epochs=10, valid_loader=valid_loader,
-                  metrics={"accuracy": accuracy}, early_stopping=3)
+                  metrics={"accuracy": accuracy}, early_stopping=EarlyStopping(patience=3))
     history.plot()
+    logits = predict(model, test_loader)        # one tensor of outputs per batch, in order
 
 So a batch ``(x, lengths, y)`` calls ``model(x, lengths)``; ``target_index=1`` reads a batch
-``(x, y, lengths)`` as target ``y`` and inputs ``(x, lengths)``. For any other batch pass
-``step(model, batch)`` returning the mean loss, or ``(loss, n_items)``, or a dict with ``"loss"``
-and optionally ``"n"`` (the batch's weight in the epoch average), ``"outputs"`` and ``"targets"``
-(what ``metrics`` receive). A step runs the model as ``model(...)``: under torchrun that call is
-what keeps the processes' gradients in sync. If the step has a ``reset()`` method, it is called
-before every pass over a loader: this is how a character LM carries its hidden state across
-batches (truncated BPTT)::
+``(x, y, lengths)`` as target ``y`` and inputs ``(x, lengths)``.
+
+**The step contract.** For any other batch pass ``step(model, batch) -> dict``: ``"loss"`` (the
+batch's mean loss, a scalar tensor) and optionally ``"n"`` (the batch's weight in the epoch's
+average, default 1), ``"outputs"`` and ``"targets"`` (what ``metrics`` receive; needed when there
+are metrics). A step runs the model as ``model(...)``: under torchrun that call is what keeps the
+processes' gradients in sync. A step object may also define ``reset()``, called before every pass
+over a loader: this is how a character LM carries its hidden state across batches (truncated BPTT)::
 
     class CarryHidden:
         def __init__(self):
@@ -48,6 +51,7 @@ import os
 import random
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,10 +63,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from rnncourse.device import autocast, get_device, loader_kwargs, make_grad_scaler, seed_everything, to_device
+from rnncourse.files import atomic_path
 from rnncourse.progress import progress_bar
 
-__all__ = ["History", "fit", "evaluate", "save_checkpoint", "load_checkpoint",
-           "init_distributed", "is_main_process", "distributed_loader"]
+__all__ = ["History", "EarlyStopping", "Checkpoint", "fit", "evaluate", "predict", "save_checkpoint",
+           "load_checkpoint", "init_distributed", "is_main_process", "distributed_loader"]
 
 
 class History:
@@ -177,11 +182,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, optimize
             state[name] = obj.state_dict()
     if history is not None:
         state["history"] = history.as_dict()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = None, *, optimizer=None,
@@ -250,17 +252,47 @@ def distributed_loader(dataset, batch_size: int, *, shuffle: bool = True, seed: 
 
 
 # ----------------------------------------------------------------------------- the loop
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop after ``patience`` epochs without a better ``monitor`` (``mode`` ``"min"`` or
+    ``"max"``), then load the weights of the best epoch into the model. ``monitor`` is any key
+    an epoch records (``"valid_loss"``, ``"valid_accuracy"``); without a ``valid_loader`` the
+    default ``"valid_loss"`` means ``"train_loss"``. A ``ReduceLROnPlateau`` scheduler is
+    stepped with the same value. ``fit(early_stopping=3)`` is short for ``EarlyStopping(3)``."""
+
+    patience: int
+    monitor: str = "valid_loss"
+    mode: str = "min"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A file written after every epoch: the latest state (weights, optimizer, scheduler, history,
+    random states) and, with early stopping, the best weights under ``"best_model"``.
+    ``resume=True`` continues from it exactly, as if never interrupted (an epoch cut short is
+    re-run from its start); with no file yet, training starts from scratch.
+    ``fit(checkpoint="run.pt")`` is short for ``Checkpoint("run.pt")``."""
+
+    path: str | os.PathLike
+    resume: bool = False
+
+
+def _split(batch, target_index: int | None) -> tuple[list, Any]:
+    """``(inputs, target)`` of a batch ``(*inputs, target)``; ``target_index=None``: all inputs."""
+    if not isinstance(batch, (tuple, list)) or (target_index is not None and len(batch) < 2):
+        raise TypeError(f"the default step reads a batch as (*inputs, target), but got a {type(batch).__name__}; "
+                        "pass step=... for this kind of batch")
+    inputs = list(batch)
+    return inputs, (None if target_index is None else inputs.pop(target_index))
+
+
 def _default_step(loss_fn: Callable | None, target_index: int) -> Callable:
     if loss_fn is None:
         raise ValueError("pass loss_fn=... (e.g. nn.CrossEntropyLoss()) for batches (*inputs, target), "
                          "or step=... for any other kind of batch")
 
     def step(model, batch):
-        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-            raise TypeError(f"the default step reads a batch as (*inputs, target), but got a {type(batch).__name__}; "
-                            "pass step=... for this kind of batch")
-        inputs = list(batch)
-        target = inputs.pop(target_index)
+        inputs, target = _split(batch, target_index)
         outputs = model(*inputs)
         return {"loss": loss_fn(outputs, target), "n": len(target), "outputs": outputs, "targets": target}
 
@@ -280,8 +312,9 @@ def _run_pass(model, loader, step, device, amp, *, metrics=None, optimizer=None,
         for i, batch in enumerate(loader, 1):
             with autocast(device, enabled=None if amp else False):
                 out = step(model, to_device(batch, device, non_blocking=True))
-            out = {"loss": out[0], "n": out[1]} if isinstance(out, (tuple, list)) else out
-            out = out if isinstance(out, dict) else {"loss": out}
+            if not isinstance(out, dict) or "loss" not in out:
+                raise TypeError("a step returns a dict with 'loss' (and optionally 'n', 'outputs', 'targets'), "
+                                f"not a {type(out).__name__}: return {{'loss': loss, 'n': batch_size}}")
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(out["loss"]).backward()
@@ -314,16 +347,51 @@ def _run_pass(model, loader, step, device, amp, *, metrics=None, optimizer=None,
     return {k: v / n for k, v in sums.items()}
 
 
+def _model_device(model, device) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    params = next(model.parameters(), None)
+    return params.device if params is not None else get_device()
+
+
 def evaluate(model, loader, *, loss_fn=None, step=None, metrics=None, device=None, amp: bool = False,
              target_index: int = -1) -> dict[str, float]:
     """The mean loss and ``metrics`` of ``model`` over ``loader`` (no gradients, eval mode):
     ``{"loss": ..., "accuracy": ...}``. Batches and steps as in :func:`fit`; ``device`` defaults to
     where the model's parameters are. Under torchrun every process must call it: the sums are
     added up over the processes."""
-    params = next(model.parameters(), None)
-    device = torch.device(device) if device is not None else (params.device if params is not None else get_device())
+    device = _model_device(model, device)
     step = step or _default_step(loss_fn, target_index)
     return _run_pass(model.to(device), loader, step, device, amp, metrics=metrics)
+
+
+@torch.no_grad()
+def predict(model, loader, *, target_index: int | None = -1, device=None, amp: bool = False) -> list[torch.Tensor]:
+    """The model's outputs for every batch of ``loader``, in order: one tensor per batch, on the
+    CPU (floating outputs as float32), computed in eval mode without gradients.
+
+    A batch is read as in :func:`fit`: ``(*inputs, target)`` calls ``model(*inputs)``
+    (``target_index`` says where the target is; ``None``: every element is an input, for data
+    without labels). ``device`` defaults to where the model's parameters are.
+    ``torch.cat(predict(model, loader))`` joins batches that share their trailing shape.
+    Equivalent to::
+
+        model.eval()
+        with torch.no_grad():
+            outputs = [model(*batch[:-1]).cpu() for batch in loader]
+    """
+    device = _model_device(model, device)
+    was_training = model.training
+    model.eval().to(device)
+    outputs = []
+    for batch in loader:
+        inputs, _ = _split(batch, target_index)
+        with autocast(device, enabled=None if amp else False):
+            out = model(*to_device(inputs, device, non_blocking=True))
+        out = out.detach().cpu()
+        outputs.append(out.float() if out.is_floating_point() else out)
+    model.train(was_training)
+    return outputs
 
 
 def _generators(*loaders) -> list[torch.Generator]:
@@ -338,36 +406,53 @@ def _generators(*loaders) -> list[torch.Generator]:
 
 
 def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimizer, epochs: int,
-        loss_fn: Callable | None = None, step: Callable | None = None, valid_loader=None,
-        metrics: dict[str, Callable] | None = None, scheduler=None, scheduler_metric: str = "valid_loss",
-        clip_grad_norm: float | None = None, early_stopping: int | None = None, monitor: str = "valid_loss",
-        mode: str = "min", checkpoint: str | os.PathLike | None = None, resume: bool = False,
-        device: torch.device | str | None = None, amp: bool = False, progress: bool = True,
-        seed: int | None = None, target_index: int = -1) -> History:
+        loss_fn: Callable | None = None, step: Callable | None = None, target_index: int = -1,
+        valid_loader=None, metrics: dict[str, Callable] | None = None, scheduler=None,
+        clip_grad_norm: float | None = None, early_stopping: EarlyStopping | int | None = None,
+        checkpoint: Checkpoint | str | os.PathLike | None = None, device: torch.device | str | None = None,
+        amp: bool = False, progress: bool = True, seed: int | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
-    - ``loss_fn`` / ``step`` / ``target_index``: how a batch becomes a loss (see the module text).
+    - ``loss_fn`` and ``target_index``, or ``step``: how a batch becomes a loss (the step
+      contract is in the module text).
     - ``valid_loader`` and ``metrics``: after each epoch, the validation loss and
       ``{name: fn(outputs, targets) -> float}``, averaged over batches weighted by their size,
       recorded as ``valid_loss`` and ``valid_<name>``.
-    - ``scheduler``: stepped once per epoch; a ``ReduceLROnPlateau`` gets ``scheduler_metric``.
+    - ``scheduler``: stepped once per epoch; a ``ReduceLROnPlateau`` gets the monitored value
+      (:class:`EarlyStopping`'s ``monitor``; else ``valid_loss``, or ``train_loss``).
     - ``clip_grad_norm``: rescale the gradients so their global L2 norm is at most this.
-    - ``early_stopping=k``: stop after ``k`` epochs without a better ``monitor`` (``mode`` min or
-      max), then load the weights of the best epoch into ``model``. Without a ``valid_loader`` the
-      default monitor is ``train_loss``.
-    - ``checkpoint``: a file written after every epoch (the latest state, and the best weights under
-      ``"best_model"`` when early stopping). ``resume=True`` continues from it exactly: same weights,
-      optimizer, scheduler, history, random states and shuffling as an uninterrupted run. An epoch
-      cut short is re-run from its start; with no file yet, training starts from scratch.
+    - ``early_stopping``: an :class:`EarlyStopping` (an int ``k`` is ``EarlyStopping(k)``).
+    - ``checkpoint``: a :class:`Checkpoint` (a path is ``Checkpoint(path)``, written but not resumed).
     - ``device``: default :func:`~rnncourse.device.get_device`; the model is moved there.
     - ``amp=True``: mixed precision where the device default has it (CUDA), see
       :func:`~rnncourse.device.autocast`; CPU and MPS then train in float32 as before.
     - ``seed``: seeds everything first (shuffling, dropout). Seed before building the model to fix
       its initial weights too.
+
+    In one process, without mixed precision, checkpoints or early stopping, it is equivalent to::
+
+        for epoch in range(1, epochs + 1):
+            model.train()
+            for batch in train_loader:
+                loss = step(model, to_device(batch, device))["loss"]
+                optimizer.zero_grad()
+                loss.backward()
+                if clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():               # the n-weighted mean over the batches
+                valid_loss = sum(out["loss"] * out["n"] for out in outs) / sum(out["n"] for out in outs)
+            if scheduler is not None:
+                scheduler.step()                # ReduceLROnPlateau: scheduler.step(valid_loss)
     """
     if step is not None and loss_fn is not None:
         raise ValueError("give loss_fn or step, not both: a step computes its own loss")
     step = step or _default_step(loss_fn, target_index)
+    if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+        early_stopping = EarlyStopping(early_stopping)
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        checkpoint = Checkpoint(checkpoint)
     if seed is not None:
         seed_everything(seed)
     distributed = _distributed() or int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -377,19 +462,18 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
         init_distributed()
     device, show = torch.device(device), progress and is_main_process()
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    if valid_loader is None:
-        monitor = "train_loss" if monitor == "valid_loss" else monitor
-        scheduler_metric = "train_loss" if scheduler_metric == "valid_loss" else scheduler_metric
+    monitor, mode = (early_stopping.monitor, early_stopping.mode) if early_stopping else ("valid_loss", "min")
+    if valid_loader is None and monitor == "valid_loss":
+        monitor = "train_loss"
     measured = ["train_loss"] + ([] if valid_loader is None else ["valid_loss", *(f"valid_{m}" for m in metrics or {})])
-    for key in [monitor] + ([scheduler_metric] if plateau else []):
-        if key not in measured:
-            raise ValueError(f"{key!r} is not measured; each epoch measures {', '.join(measured)}")
+    if monitor not in measured:
+        raise ValueError(f"{monitor!r} is not measured; each epoch measures {', '.join(measured)}")
     model.to(device)
     scaler = make_grad_scaler(device, enabled=None if amp else False)
     history, best_state = History(monitor=monitor, mode=mode), None
     generators = _generators(train_loader, valid_loader)
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+    if checkpoint is not None and checkpoint.resume and Path(checkpoint.path).exists():
+        state = load_checkpoint(checkpoint.path, model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
                                 restore_rng=True)
         history, best_state = History.from_dict(state["history"]), state.get("best_model")
         for g, g_state in zip(generators, state.get("generators", [])):
@@ -411,7 +495,7 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
     def stale() -> bool:
         best = history.best_epoch
         return bool(early_stopping and history.records and
-                    history[-1]["epoch"] - (best if best is not None else 0) >= early_stopping)
+                    history[-1]["epoch"] - (best if best is not None else 0) >= early_stopping.patience)
 
     with bar:
         for epoch in range(len(history) + 1, epochs + 1):
@@ -429,13 +513,13 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
             record.update(lr=lr, seconds=time.perf_counter() - start)
             history.records.append(record)
             if plateau:
-                scheduler.step(record[scheduler_metric])
+                scheduler.step(record[monitor])
             elif scheduler is not None:
                 scheduler.step()
             if early_stopping and history.best_epoch == epoch:
                 best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if checkpoint is not None and is_main_process():
-                save_checkpoint(checkpoint, model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                save_checkpoint(checkpoint.path, model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
                                 epoch=epoch, history=history, best_model=best_state,
                                 generators=[g.get_state() for g in generators])
             if show:
@@ -445,6 +529,7 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
     if early_stopping and best_state is not None:
         model.load_state_dict(best_state)
         if show:
-            early = f"stopped early, no better {monitor} for {early_stopping} epochs; " if len(history) < epochs else ""
+            early = (f"stopped early, no better {monitor} for {early_stopping.patience} epochs; "
+                     if len(history) < epochs else "")
             tqdm.write(f"{early}restored the weights of epoch {history.best_epoch} (best {monitor})")
     return history

@@ -9,7 +9,6 @@ the mirror unset and the network disabled, which also proves that a second call 
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import time
 from pathlib import Path
@@ -17,26 +16,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import mirror_dir
 from rnncourse import cli
 from rnncourse.data import IMDB, EnglishFrench, TinyShakespeare, download
 from rnncourse.data import imdb as imdb_files
 
 dl = importlib.import_module("rnncourse.data.download")
 
+# Every test here needs the session cache, whose download and parsing take about a minute.
+pytestmark = pytest.mark.slow
+
 # All tests here share the one session cache; `--dist loadfile` (pyproject.toml) keeps them on one worker.
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def find_mirror() -> str | None:
-    value = os.environ.get("RNNCOURSE_MIRROR", "").strip()
-    if value and (re.match(r"^(https?|file)://", value) or Path(value).is_dir()):
-        return value
-    beside = REPO.parent / "shared" / "data"
-    return str(beside) if beside.is_dir() else None
-
-
-MIRROR = find_mirror()
+MIRROR = mirror_dir()
 
 
 def no_network(url):
@@ -53,7 +45,7 @@ def real_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("rnncourse-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RNNCOURSE_DATA", str(folder))
-        mp.setenv("RNNCOURSE_MIRROR", MIRROR)
+        mp.setenv("RNNCOURSE_MIRROR", str(MIRROR))
         for name in dl.SOURCES:
             download(name, quiet=True)
         imdb_files.prepare_imdb()

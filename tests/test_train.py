@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
 from rnncourse.device import seed_everything
-from rnncourse.train import History, evaluate, fit, load_checkpoint, save_checkpoint
+from rnncourse.train import Checkpoint, EarlyStopping, History, evaluate, fit, load_checkpoint, predict, save_checkpoint
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +83,23 @@ def test_a_classifier_with_lengths_learns():
     assert scores == pytest.approx({"loss": history["valid_loss"][-1], "accuracy": history["valid_accuracy"][-1]})
 
 
+def test_predict_gives_each_batchs_outputs_in_order_like_a_plain_loop():
+    seed_everything(0)
+    model = Classifier()
+    model.train()  # predict switches dropout off, then leaves the mode as it found it
+    _, valid = loaders(batch_size=10)
+    outputs = predict(model, valid)
+    assert model.training and [len(o) for o in outputs] == [10, 10, 10, 10, 8]
+    model.eval()
+    with torch.no_grad():
+        expected = [model(x, lengths) for x, lengths, _ in valid]
+    assert all(torch.equal(o, e) for o, e in zip(outputs, expected))
+    unlabelled = [(x, lengths) for x, lengths, _ in valid]  # no targets: every element is an input
+    assert torch.equal(torch.cat(predict(model, unlabelled, target_index=None)), torch.cat(outputs))
+    with pytest.raises(TypeError, match=r"\(\*inputs, target\)"):
+        predict(model, [torch.zeros(2, 3)])
+
+
 def test_target_index_reads_batches_with_the_target_in_the_middle():
     def run(target_index, order):
         seed_everything(0)
@@ -121,11 +138,11 @@ def test_resuming_from_a_checkpoint_ends_with_the_same_weights(tmp_path, own_gen
             if calls == interrupt_at:
                 raise Interrupt
             x, lengths, y = batch
-            return F.cross_entropy(model(x, lengths), y), len(y)
+            return {"loss": F.cross_entropy(model(x, lengths), y), "n": len(y)}
 
         history = fit(model, train, optimizer=optimizer, epochs=5, step=step, valid_loader=valid,
-                      scheduler=scheduler, clip_grad_norm=0.5, checkpoint=checkpoint, resume=resume,
-                      progress=False, seed=123)
+                      scheduler=scheduler, clip_grad_norm=0.5,
+                      checkpoint=checkpoint and Checkpoint(checkpoint, resume=resume), progress=False, seed=123)
         return model, history
 
     full_model, full_history = run()
@@ -178,7 +195,8 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
     # resuming a run that already stopped trains no further and restores the best weights again
     again = Classifier(dropout=0.0)
     h2 = fit(again, train, optimizer=torch.optim.Adam(again.parameters(), 1e-2), epochs=30, step=Snapshot(),
-             valid_loader=valid, early_stopping=2, checkpoint=tmp_path / "c.pt", resume=True, progress=False)
+             valid_loader=valid, early_stopping=EarlyStopping(2), checkpoint=Checkpoint(tmp_path / "c.pt", resume=True),
+             progress=False)
     assert len(h2) == len(history) and all(torch.equal(again.state_dict()[k], restored[k]) for k in restored)
 
 
@@ -242,8 +260,11 @@ def test_step_results_metrics_and_errors():
     model = nn.Linear(3, 2)
     data = [(torch.randn(4, 3), torch.randint(0, 2, (4,))) for _ in range(3)]
     opt = torch.optim.SGD(model.parameters(), 0.1)
-    plain = lambda m, b: F.cross_entropy(m(b[0]), b[1])
+    plain = lambda m, b: {"loss": F.cross_entropy(m(b[0]), b[1])}
     assert fit(model, data, optimizer=opt, epochs=1, step=plain, progress=False)["train_loss"][0] > 0
+    for other in (lambda m, b: F.cross_entropy(m(b[0]), b[1]), lambda m, b: (F.cross_entropy(m(b[0]), b[1]), 4)):
+        with pytest.raises(TypeError, match="a step returns a dict with 'loss'"):  # one step contract
+            fit(model, data, optimizer=opt, epochs=1, step=other, progress=False)
     with pytest.raises(ValueError, match="metrics need the step to return a dict with 'outputs' and 'targets'"):
         fit(model, data, optimizer=opt, epochs=1, step=plain, valid_loader=data, metrics={"a": accuracy},
             progress=False)
@@ -255,7 +276,7 @@ def test_step_results_metrics_and_errors():
         fit(model, [{"x": torch.randn(2, 3)}], optimizer=opt, epochs=1, loss_fn=nn.CrossEntropyLoss(), progress=False)
     with pytest.raises(ValueError, match="'valid_accuracy' is not measured; .* measures train_loss, valid_loss$"):
         fit(model, data, optimizer=opt, epochs=1, loss_fn=nn.CrossEntropyLoss(), valid_loader=data,
-            monitor="valid_accuracy", progress=False)
+            early_stopping=EarlyStopping(1, monitor="valid_accuracy", mode="max"), progress=False)
     with pytest.raises(ValueError, match="no batches"):
         evaluate(model, [], loss_fn=nn.CrossEntropyLoss())
     model.train()
@@ -285,7 +306,10 @@ def test_history_is_json_able_plots_and_picks_the_best_epoch():
     fig = h.plot(title="run")
     assert len(fig.axes) == 2 and [l.get_label() for l in fig.axes[1].lines][0] == "valid accuracy"
     assert "best epoch: 2" in repr(h) and "<table" in h._repr_html_()
-    assert len(History([r for r in records if "valid_loss"]).plot().axes) == 2
+    # without metrics there is one panel, the two loss curves
+    no_metrics = History([{k: v for k, v in r.items() if k != "valid_accuracy"} for r in records]).plot()
+    assert [l.get_label() for l in no_metrics.axes[0].lines][:2] == ["train loss", "valid loss"]
+    assert len(no_metrics.axes) == 1
     assert len(History([{"epoch": 1, "train_loss": 1.0}], monitor="train_loss").plot().axes) == 1
     with pytest.raises(ValueError, match="mode must be"):
         History(mode="best")

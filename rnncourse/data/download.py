@@ -1,8 +1,9 @@
 """Downloading the course's datasets safely: from a mirror folder or URL, else their official homes.
 
 ``download(name)`` makes dataset ``name`` ready in the cache and returns its path; a second call
-returns at once from the cache, without network. ``rnncourse download NAME`` does the same from a
-shell (an instructor runs ``rnncourse download all`` once before class).
+returns at once from the cache, without network. ``rnncourse download NAME``
+(:mod:`rnncourse.data.download_command`) does the same from a shell (an instructor runs
+``rnncourse download all`` once before class).
 
 Environment variables
 ---------------------
@@ -65,7 +66,6 @@ Datasets, their homes and terms
 
 from __future__ import annotations
 
-import argparse
 import errno
 import hashlib
 import http.client
@@ -85,6 +85,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
+
+from rnncourse.processes import pid_alive
 
 __all__ = ["DataError", "SOURCES", "cache_dir", "download", "mirror_location"]
 
@@ -292,16 +294,6 @@ def _temp_name(folder: Path, name: str, suffix: str) -> Path:
     return folder / f".{name}~{_HOST}~{os.getpid()}.{suffix}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(path: Path) -> None:
     """Remove a file or a folder tree if it exists."""
     if path.is_dir() and not path.is_symlink():
@@ -321,7 +313,7 @@ def _remove_stale_temporaries(folder: Path) -> None:
         if not match:
             continue
         if sys.platform != "win32" and match["host"] == _HOST:
-            stale = not _pid_alive(int(match["pid"]))
+            stale = not pid_alive(int(match["pid"]))
         else:  # another machine sharing the cache, or Windows (no safe liveness probe)
             stale = time.time() - entry.lstat().st_mtime > 86_400
         if stale:
@@ -733,39 +725,3 @@ def _checked(source: Source, path: Path, how: str) -> str:
             f"{source.filename} was verified by {how} but is not the dataset: {exc}. It was removed and "
             f"the cache is unchanged."
         ) from None
-
-
-# --------------------------------------------------------------------------------------------
-# ``rnncourse download NAME``
-# --------------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``rnncourse download``."""
-    parser.add_argument("name", choices=[*SOURCES, "all"], help="the dataset to fetch, or all of them")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = (
-        f"{DATA_ENV}    cache folder (now: {cache_dir()})\n"
-        f"{MIRROR_ENV}  folder or http(s):// base URL tried before the official addresses"
-        f" (now: {mirror_location() or 'unset'})"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Fetch the named dataset(s) into the cache and print where each one is."""
-    names = list(SOURCES) if args.name == "all" else [args.name]
-    failed = 0
-    for name in names:
-        try:
-            path = download(name, quiet=args.quiet)
-            if name == "imdb":  # parse the 50,000 reviews now rather than in class
-                from rnncourse.data.imdb import prepare_imdb
-
-                prepare_imdb(path)
-        except DataError as exc:
-            print(f"rnncourse download {name}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        print(f"{name}: {path}")
-    return 1 if failed else 0

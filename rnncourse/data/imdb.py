@@ -20,7 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from rnncourse.data.download import _remove, _remove_stale_temporaries, _temp_name, download
+from rnncourse.data.download import _remove_stale_temporaries, _temp_name, download
+from rnncourse.files import atomic_path
 
 __all__ = ["clean_review", "load_split", "movie_split", "balanced_subset", "prepare_imdb"]
 
@@ -96,17 +97,14 @@ def _load_split(root_name: str, split: str) -> dict[str, list]:
     except (OSError, ValueError, KeyError):
         pass
     records = {"version": _PARSED_VERSION, **read_split(root, split)}
-    temporary = _temp_name(path.parent, path.name, "tmp")
     try:
         path.parent.mkdir(exist_ok=True)
         _remove_stale_temporaries(path.parent)
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(records, f, ensure_ascii=False)
-        os.replace(temporary, path)
+        with atomic_path(path, tmp=_temp_name(path.parent, path.name, "tmp")) as temporary:
+            with open(temporary, "w", encoding="utf-8") as f:
+                json.dump(records, f, ensure_ascii=False)
     except OSError:
         pass  # a read-only or full cache: parse again next time
-    finally:
-        _remove(temporary)
     return records
 
 

@@ -1,5 +1,9 @@
 """Assignment sources, nbgrader course folders, release notebooks and autograding.
 
+Students are graded by :func:`rnncourse.grading.grade_class` (and the course's tests by
+:func:`rnncourse.grading.grade_notebooks`, the same route); this module only builds course
+folders and release notebooks.
+
 Layout of the repository::
 
     solutions/NN-slug/NN-slug.md     nbgrader SOURCE (answers, visible and hidden tests) as a
@@ -17,16 +21,19 @@ student sent.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from rnncourse.grading.kernel import KERNEL_NAME, pin_kernel_here
+from rnncourse.grading.cells import grade_id, nbgrader
+from rnncourse.grading.kernel import NOTEBOOK_KERNEL, pin_kernel_here
+
+__all__ = ["AssignmentError", "Course", "GradedCell", "assignment_names", "graded_cells", "make_course",
+           "metadata_problems", "read_source", "release_notebook", "repo_root"]
 
 ASSIGNMENT_NAME = re.compile(r"^(\d\d)-[a-z0-9][a-z0-9-]*$")
-KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"}
+KERNELSPEC = {"name": NOTEBOOK_KERNEL, "display_name": "Python 3", "language": "python"}
 NBFORMAT_MINOR = 5
 
 
@@ -68,8 +75,7 @@ def normalise(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     )
     for i, cell in enumerate(nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        cell["id"] = grade_id if grade_id else f"{name[:2]}-cell-{i:03d}"
+        cell["id"] = grade_id(cell) or f"{name[:2]}-cell-{i:03d}"
         cell.metadata.pop("jupyter", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
@@ -139,7 +145,7 @@ def graded_cells(nb: nbformat.NotebookNode) -> list[GradedCell]:
     """The cells that carry points, in notebook order."""
     cells = []
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader(cell)
         if meta.get("grade"):
             kind = "tests" if cell.cell_type == "code" and not meta.get("solution") else "manual"
             cells.append(GradedCell(meta.get("grade_id", ""), float(meta.get("points", 0)), kind))
@@ -167,20 +173,17 @@ def metadata_problems(nb: nbformat.NotebookNode) -> list[str]:
         if meta.get("grade") and not meta.get("solution") and not meta.get("locked"):
             problems.append(f"{where}: test cell {gid!r} must be locked")
         meta.setdefault("schema_version", 3)
-    if not any(c.get("metadata", {}).get("nbgrader", {}).get("grade") for c in nb.cells):
+    if not any(nbgrader(c).get("grade") for c in nb.cells):
         problems.append("the assignment has no graded cell")
     return problems
 
 
-def _config(root: Path, timeout: int):
+def _config(root: Path):
     from traitlets.config import Config
 
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "rnncourse"
-    c.Execute.timeout = timeout
-    c.Execute.interrupt_on_timeout = True
-    c.Execute.kernel_name = KERNEL_NAME
     c.NbGrader.logfile = str(root / "nbgrader.log")
     return c
 
@@ -191,46 +194,22 @@ class Course:
 
     root: Path
     names: list[str] = field(default_factory=list)
-    timeout: int = 120
 
     def api(self):
         from nbgrader.apps import NbGraderAPI
 
         pin_kernel_here()
-        return NbGraderAPI(config=_config(self.root, self.timeout))
+        return NbGraderAPI(config=_config(self.root))
 
     def release_path(self, name: str) -> Path:
         return self.root / "release" / name / f"{name}.ipynb"
 
-    def autograde(self, name: str, submissions: dict[str, Path]) -> dict[str, dict[str, float]]:
-        """Autograde ``{student: notebook}``; return ``{student: {grade_id: score, ...}}``.
 
-        Locked cells and hidden tests come back from the gradebook's copy of the source.
-        """
-        from nbgrader.api import Gradebook
-
-        api = self.api()
-        for student, notebook in submissions.items():
-            target = self.root / "submitted" / student / name / f"{name}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(notebook, target)
-            result = api.autograde(name, student, force=True, create=True)
-            if not result["success"]:
-                raise AssignmentError(f"autograding {student}/{name} failed:\n{result['log']}\n{result['error']}")
-        scores: dict[str, dict[str, float]] = {}
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
-            for student in submissions:
-                nb = gb.find_submission_notebook(name, name, student)
-                scores[student] = {g.name: float(g.score) for g in nb.grades}
-        return scores
-
-
-def make_course(root: Path, names: list[str] | None = None, solutions: Path | None = None,
-                timeout: int = 120) -> Course:
+def make_course(root: Path, names: list[str] | None = None, solutions: Path | None = None) -> Course:
     """Create an nbgrader course folder at ``root`` with the given assignments released."""
     names = names or assignment_names(solutions)
     root.mkdir(parents=True, exist_ok=True)
-    course = Course(root=root, names=list(names), timeout=timeout)
+    course = Course(root=root, names=list(names))
     api = course.api()
     for name in names:
         target = root / "source" / name / f"{name}.ipynb"

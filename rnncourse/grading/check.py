@@ -23,9 +23,13 @@ from pathlib import Path
 
 import nbformat
 
+from rnncourse.grading.cells import test_cells
+from rnncourse.grading.feedback import format_points
 from rnncourse.grading.kernel import pinned_kernel_env
-from rnncourse.grading.runner import Run, TestResult, run_notebook, score_tests, test_cells
+from rnncourse.grading.runner import Run, run_notebook
 from rnncourse.grading.sandbox import Limits, Scratch, add_time_limit_arguments, parse_size
+from rnncourse.grading.scoring import TestResult, score_tests
+from rnncourse.grading.status import Status
 from rnncourse.threads import choose_threads
 
 __all__ = ["add_arguments", "check_notebook", "run"]
@@ -47,10 +51,6 @@ def check_notebook(path: Path, limits: Limits) -> tuple[Run, list[TestResult]]:
     return run, score_tests(run)
 
 
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
 def report(path: Path, run: Run, results: list[TestResult], width: int = 100) -> str:
     """The text ``rnncourse check`` prints."""
     lines = [f"rnncourse check: {path.name} (visible tests only)", ""]
@@ -59,21 +59,21 @@ def report(path: Path, run: Run, results: list[TestResult], width: int = 100) ->
     for r in results:
         title = r.title if len(r.title) <= title_width else r.title[: title_width - 1] + "…"
         verdict = "passed" if r.passed else "FAILED"
-        lines.append(f"  {title:<{title_width}}  {_points(r.score):>4} / {_points(r.points):<2}  {verdict}")
+        lines.append(f"  {title:<{title_width}}  {format_points(r.score):>4} / {format_points(r.points):<2}  {verdict}")
         if not r.passed:
             for paragraph in r.message.splitlines():
                 lines += textwrap.wrap(paragraph, width=width - 6, initial_indent="      ",
                                        subsequent_indent="      ") or [""]
     earned, total = sum(r.score for r in results), sum(r.points for r in results)
-    lines += ["", f"Visible tests: {_points(earned)} of {_points(total)} points"
+    lines += ["", f"Visible tests: {format_points(earned)} of {format_points(total)} points"
                   f" ({sum(r.passed for r in results)} of {len(results)} exercises pass)."]
     tests = set(test_cells(run.nb))
-    errors = [(i, c) for i, c in run.cells.items() if c.status == "error" and i not in tests]
+    errors = [(i, c) for i, c in run.cells.items() if c.status == Status.ERROR and i not in tests]
     if errors:
         lines.append("Cells outside the tests that raised an error (fix these first):")
         for i, c in errors[:5]:
             lines.append(f"  cell {i + 1}: {c.ename}: {c.evalue.splitlines()[0] if c.evalue else ''}".rstrip(": "))
-    if run.fate not in ("completed",):
+    if run.fate != Status.COMPLETED:
         lines.append(f"The run ended early: {run.detail}.")
     lines.append(HIDDEN_NOTE)
     return "\n".join(lines)
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"Running {path} in a fresh kernel ...", flush=True)
     run_, results = check_notebook(path, limits)
-    if run_.fate == "start_failed":
+    if run_.fate == Status.START_FAILED:
         print(f"rnncourse check: {run_.detail}", file=sys.stderr)
         return 2
     print(report(path, run_, results))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["feedback_html"]
+from rnncourse.grading.status import Status
+
+__all__ = ["feedback_html", "format_points"]
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
@@ -23,7 +25,8 @@ pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 """
 
 
-def _points(x: float) -> str:
+def format_points(x: float) -> str:
+    """``3.0`` -> ``3``, ``2.5`` -> ``2.5``: points as people write them (here and in ``check``)."""
     return f"{x:g}"
 
 
@@ -34,10 +37,10 @@ def feedback_html(result: dict) -> str:
     for test in result["tests"]:
         verdict = '<span class="passed">passed</span>' if test["passed"] else '<span class="failed">failed</span>'
         message = f"<pre>{e(test['message'])}</pre>" if test["message"] else ""
-        rows.append(f"<tr><td>{e(test['title'])}</td><td class=\"num\">{_points(test['score'])} / "
-                    f"{_points(test['points'])}</td><td>{verdict}</td><td>{message}</td></tr>")
+        rows.append(f"<tr><td>{e(test['title'])}</td><td class=\"num\">{format_points(test['score'])} / "
+                    f"{format_points(test['points'])}</td><td>{verdict}</td><td>{message}</td></tr>")
     status = ""
-    if result["status"] != "graded":
+    if result["status"] != Status.GRADED:
         status = (f'<div class="status"><strong>Status: {e(result["status"])}</strong><br>'
                   f'{e(result["reason"])}</div>')
     return f"""<!DOCTYPE html>
@@ -47,7 +50,7 @@ def feedback_html(result: dict) -> str:
 <body>
 <h1>{e(result["assignment"])}</h1>
 <p>Student: <strong>{e(result["student"])}</strong><br>
-Score: <strong>{_points(result["score"])} / {_points(result["max_score"])}</strong></p>
+Score: <strong>{format_points(result["score"])} / {format_points(result["max_score"])}</strong></p>
 {status}
 <table><thead><tr><th>Exercise</th><th>Points</th><th>Result</th><th>Message</th></tr></thead>
 <tbody>

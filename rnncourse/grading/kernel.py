@@ -16,7 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-KERNEL_NAME = "python3"
+from rnncourse.files import write_atomically
+
+__all__ = ["NOTEBOOK_KERNEL", "pin_kernel_here", "pinned_kernel_dir", "pinned_kernel_env"]
+
+NOTEBOOK_KERNEL = "python3"  # the kernel name every course notebook asks for
 
 
 def pinned_kernel_dir(python: str | None = None) -> Path:
@@ -24,7 +28,7 @@ def pinned_kernel_dir(python: str | None = None) -> Path:
     python = python or sys.executable
     digest = hashlib.sha256(python.encode()).hexdigest()[:12]
     root = Path(tempfile.gettempdir()) / f"rnncourse-kernel-{digest}"
-    spec_dir = root / "kernels" / KERNEL_NAME
+    spec_dir = root / "kernels" / NOTEBOOK_KERNEL
     spec = {
         "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (rnncourse)",
@@ -34,10 +38,7 @@ def pinned_kernel_dir(python: str | None = None) -> Path:
     spec_file = spec_dir / "kernel.json"
     text = json.dumps(spec, indent=1)
     if not spec_file.exists() or spec_file.read_text() != text:
-        spec_dir.mkdir(parents=True, exist_ok=True)
-        tmp = spec_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, spec_file)
+        write_atomically(spec_file, text)
     return root
 
 

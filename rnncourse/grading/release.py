@@ -13,13 +13,13 @@ generated file is stale.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 
+from rnncourse.files import write_atomically
 from rnncourse.grading.assignments import (
     assignment_names,
     make_course,
@@ -54,13 +54,6 @@ def generated_files() -> dict[Path, str]:
     return {**exercise_files(), **chapter_notebook_files()}
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report stale files, write nothing")
@@ -82,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     for path in stale:
-        _write_atomically(path, expected[path])
+        write_atomically(path, expected[path])
     for path in orphans:
         path.unlink()
     return 0

@@ -1,8 +1,8 @@
-"""Execute a notebook cell by cell in a fresh kernel, with time limits, and score its test cells.
+"""Execute a notebook cell by cell in a fresh kernel, with time limits.
 
 Shared by ``rnncourse check`` (the learner's own kernel) and ``rnncourse grade`` (a sandboxed
-kernel, :mod:`rnncourse.grading.sandbox`). The grader drives the kernel from outside, over the
-Jupyter protocol, one cell at a time, so that it alone decides what a cell's result is:
+kernel, :mod:`rnncourse.grading.sandbox`); :mod:`rnncourse.grading.scoring` scores the result.
+The grader drives the kernel from outside, over the Jupyter protocol, one cell at a time:
 
 * **Time.** A cell that runs longer than ``cell_timeout`` is interrupted (an interrupt
   *message*: signals do not cross the sandbox's PID namespace) and the next cell runs; a cell
@@ -11,11 +11,7 @@ Jupyter protocol, one cell at a time, so that it alone decides what a cell's res
 * **Kernel fate.** A kernel that exits (``os._exit``, ``exit()``) or dies (a signal, the CPU
   time limit, a crash) ends the run; its exit status says which.
 * **Test cells** (nbgrader ``grade: true`` code cells) run wrapped by the guard
-  (:mod:`rnncourse.grading.guard`) with a fresh random token each. A test passes when the cell
-  ran to its end without an error *and* the guard reported ``ok`` before and after it under
-  that token. Tampering found in one test cell gives 0 to it and to every later test cell.
-  Tests pass or fail as a whole (nbgrader's partial credit from a cell's numeric output is not
-  used by this course).
+  (:mod:`rnncourse.grading.guard`) with a fresh random token each.
 * **Outputs** are kept as nbformat outputs, at most :data:`OUTPUT_LIMIT` characters per cell
   (a notebook that prints gigabytes cannot exhaust the grader), with the guard's lines removed.
 """
@@ -35,23 +31,23 @@ from pathlib import Path
 
 import nbformat
 
+from rnncourse.grading.cells import nbgrader, test_cells
 from rnncourse.grading.sandbox import CPU_MARGIN_S, Limits, Scratch, kernel_spec
+from rnncourse.grading.status import Status, is_memory_error
 
-__all__ = ["Run", "TestResult", "exercise_titles", "run_notebook", "score_tests", "test_cells"]
+__all__ = ["CellRun", "Run", "import_bindings", "run_notebook"]
 
 INTERRUPT_GRACE_S = 10.0
 OUTPUT_LIMIT = 100_000
-KERNEL_NAME = "rnncourse-grading"
+GRADING_KERNEL = "rnncourse-grading"  # the kernelspec the grader writes into each run's scratch
 GUARD = '__import__("rnncourse.grading.guard", fromlist=["report"]).report'
-MEMORY_ERRORS = re.compile(r"MemoryError|OutOfMemoryError|can't allocate memory|Cannot allocate memory|"
-                           r"not enough memory|std::bad_alloc|Unable to allocate", re.I)
 
 
 @dataclass
 class CellRun:
     """What happened to one code cell."""
 
-    status: str = "not_run"  # ok | error | timeout | not_run
+    status: Status = Status.NOT_RUN  # OK | ERROR | TIMEOUT | NOT_RUN
     ename: str = ""
     evalue: str = ""
     exit_requested: bool = False
@@ -64,7 +60,7 @@ class Run:
 
     nb: nbformat.NotebookNode
     cells: dict[int, CellRun]
-    fate: str = "completed"  # completed | timeout | exited | died | start_failed | cancelled
+    fate: Status = Status.COMPLETED  # COMPLETED | TIMEOUT | EXITED | DIED | START_FAILED | CANCELLED
     detail: str = ""
     stopped_at: int | None = None  # the cell that was running when the run ended early
     exit_code: int | None = None
@@ -73,38 +69,15 @@ class Run:
 
     @property
     def memory_exhausted(self) -> bool:
-        texts = [f"{c.ename}: {c.evalue}" for c in self.cells.values() if c.status == "error"]
-        if self.fate == "died":
+        texts = [f"{c.ename}: {c.evalue}" for c in self.cells.values() if c.status == Status.ERROR]
+        if self.fate == Status.DIED:
             texts.append(self.stderr_tail)
-        return any(MEMORY_ERRORS.search(t) for t in texts)
+        return any(is_memory_error(t) for t in texts)
 
     @property
     def exits(self) -> list[int]:
         """Cells that tried to end the interpreter (``sys.exit()``, ``exit()``)."""
         return [i for i, c in self.cells.items() if c.exit_requested or c.ename == "SystemExit"]
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def test_cells(nb: nbformat.NotebookNode) -> list[int]:
-    """Indices of the autograded test cells: nbgrader ``grade`` code cells that are not answers."""
-    return [i for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
-
-
-def exercise_titles(nb: nbformat.NotebookNode) -> dict[int, str]:
-    """``{test cell index: "Exercise 2: ..."}`` from the nearest heading above each test cell."""
-    titles, heading, tests = {}, "", set(test_cells(nb))
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    heading = line.lstrip("#").strip()
-        if i in tests:
-            titles[i] = heading or _nbgrader(cell).get("grade_id", f"cell {i}")
-    return titles
 
 
 def import_bindings(nb: nbformat.NotebookNode) -> list[tuple[str, str, str | None]]:
@@ -115,7 +88,7 @@ def import_bindings(nb: nbformat.NotebookNode) -> list[tuple[str, str, str | Non
     """
     bindings = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or not _nbgrader(cell).get("locked"):
+        if cell.cell_type != "code" or not nbgrader(cell).get("locked"):
             continue
         try:
             tree = ast.parse(cell.source)
@@ -145,12 +118,12 @@ class _Kernel:
         from jupyter_client.kernelspec import KernelSpecManager
 
         spec = kernel_spec(limits, scratch, sandboxed, grading)
-        spec_dir = scratch.private / "kernels" / KERNEL_NAME
+        spec_dir = scratch.private / "kernels" / GRADING_KERNEL
         spec_dir.mkdir(parents=True, exist_ok=True)
         (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
         self.stderr_path = scratch.private / "kernel-stderr.txt"
         self.km = KernelManager(
-            kernel_name=KERNEL_NAME,
+            kernel_name=GRADING_KERNEL,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(scratch.private / "kernels")]),
             connection_file=str(scratch.conn / "kernel.json"),
             # Unix sockets cross the sandbox's network namespace; TCP on localhost elsewhere
@@ -210,7 +183,7 @@ class _Kernel:
 class _Stop(Exception):
     """The run ends here: ``fate`` and ``detail`` say why."""
 
-    def __init__(self, fate: str, detail: str):
+    def __init__(self, fate: Status, detail: str):
         super().__init__(detail)
         self.fate, self.detail = fate, detail
 
@@ -246,20 +219,20 @@ def _run_cell(kernel: _Kernel, cell, code: str, result: CellRun, limits: Limits,
     while reply is None or not idle:
         now = time.monotonic()
         if stop is not None and stop.is_set():
-            raise _Stop("cancelled", "grading was interrupted")
+            raise _Stop(Status.CANCELLED, "grading was interrupted")
         if now >= deadline:
-            result.status = "timeout"
-            raise _Stop("timeout", f"the notebook ran longer than its limit of {limits.timeout:g} s")
+            result.status = Status.TIMEOUT
+            raise _Stop(Status.TIMEOUT, f"the notebook ran longer than its limit of {limits.timeout:g} s")
         if reply is None and interrupted_at is None and now >= cell_deadline:
             interrupted_at = now
-            result.status = "timeout"
+            result.status = Status.TIMEOUT
             kernel.km.interrupt_kernel()
         if interrupted_at is not None and reply is None and now - interrupted_at > INTERRUPT_GRACE_S:
-            raise _Stop("timeout", f"a cell ran longer than {limits.cell_timeout:g} s and did not stop when interrupted")
+            raise _Stop(Status.TIMEOUT, f"a cell ran longer than {limits.cell_timeout:g} s and did not stop when interrupted")
         if now >= next_alive_check:
             next_alive_check = now + 0.5
             if not kernel.alive():
-                raise _Stop("died", "the kernel stopped")
+                raise _Stop(Status.DIED, "the kernel stopped")
         try:
             msg = kc.get_iopub_msg(timeout=0.05)
         except queue.Empty:
@@ -294,35 +267,35 @@ def _run_cell(kernel: _Kernel, cell, code: str, result: CellRun, limits: Limits,
             if shell is not None and shell.get("parent_header", {}).get("msg_id") == msg_id:
                 reply = shell["content"]
                 if reply.get("status") == "error":
-                    result.status = "timeout" if interrupted_at is not None else "error"
+                    result.status = Status.TIMEOUT if interrupted_at is not None else Status.ERROR
                     result.ename, result.evalue = reply.get("ename", ""), reply.get("evalue", "")
-                elif result.status != "timeout":
-                    result.status = "ok"
+                elif result.status != Status.TIMEOUT:
+                    result.status = Status.OK
                 if any(p.get("source") == "ask_exit" for p in reply.get("payload", [])):
                     result.exit_requested = True
     if interrupted_at is not None:
         note = f"The grader stopped this cell: it ran longer than {limits.cell_timeout:g} s."
         cell.outputs.append(nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=note, traceback=[note]))
     if result.exit_requested:
-        raise _Stop("exited", "the notebook asked the kernel to exit")
+        raise _Stop(Status.EXITED, "the notebook asked the kernel to exit")
 
 
-def _death(code: int | None, limits: Limits) -> tuple[str, str]:
+def _death(code: int | None, limits: Limits) -> tuple[Status, str]:
     """``(fate, detail)`` from the exit status of a kernel that stopped on its own."""
     if code is None:
-        return "died", "the kernel stopped"
+        return Status.DIED, "the kernel stopped"
     if code < 128:
-        return "exited", f"the notebook ended the Python process (exit status {code})"
+        return Status.EXITED, f"the notebook ended the Python process (exit status {code})"
     number = code - 128
     if number == getattr(signal, "SIGXCPU", None):
-        return "timeout", f"the notebook used more than the {limits.timeout + CPU_MARGIN_S:g} s of CPU time it may use"
+        return Status.TIMEOUT, f"the notebook used more than the {limits.timeout + CPU_MARGIN_S:g} s of CPU time it may use"
     if number == getattr(signal, "SIGXFSZ", None):
-        return "died", f"the notebook wrote a file larger than the limit of {limits.disk // 2**20} MB"
+        return Status.DIED, f"the notebook wrote a file larger than the limit of {limits.disk // 2**20} MB"
     try:
         name = signal.Signals(number).name
     except ValueError:
         name = f"signal {number}"
-    return "died", f"it was killed by {name}" + (" (a crash)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL") else "")
+    return Status.DIED, f"it was killed by {name}" + (" (a crash)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL") else "")
 
 
 def _wrap(code: str, token: str) -> str:
@@ -348,7 +321,7 @@ def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *,
         try:
             kernel.start(limits.startup_timeout)
         except Exception as err:  # the kernel never answered: a grader problem, not the student's
-            run.fate, run.detail = "start_failed", f"the kernel did not start: {err}"
+            run.fate, run.detail = Status.START_FAILED, f"the kernel did not start: {err}"
             return run
         deadline = time.monotonic() + limits.timeout if limits.timeout else float("inf")
         try:
@@ -357,14 +330,14 @@ def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *,
             bindings = import_bindings(nb) if bindings is None else bindings
             _run_cell(kernel, arm, f'__import__("rnncourse.grading.guard", fromlist=["arm"]).arm({bindings!r})',
                       armed, Limits(cell_timeout=limits.startup_timeout, timeout=limits.timeout), deadline, None, stop)
-            if armed.status != "ok":
-                run.fate, run.detail = "start_failed", f"the grader's guard did not start: {armed.ename}: {armed.evalue}"
+            if armed.status != Status.OK:
+                run.fate, run.detail = Status.START_FAILED, f"the grader's guard did not start: {armed.ename}: {armed.evalue}"
                 return run
             for i, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
                 if not cell.source.strip():
-                    run.cells[i].status = "ok"
+                    run.cells[i].status = Status.OK
                     continue
                 token = secrets.token_hex(16) if i in tests else None
                 code = _wrap(cell.source, token) if token else cell.source
@@ -373,7 +346,7 @@ def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *,
             run.stopped_at = None
         except _Stop as ended:
             run.fate, run.detail = ended.fate, ended.detail
-            if ended.fate == "died":
+            if ended.fate == Status.DIED:
                 time.sleep(0.2)
                 run.exit_code = kernel.exit_code()
                 run.fate, run.detail = _death(run.exit_code, limits)
@@ -382,72 +355,3 @@ def run_notebook(nb: nbformat.NotebookNode, limits: Limits, scratch: Scratch, *,
         kernel.stop()
         run.seconds = time.monotonic() - started
     return run
-
-
-@dataclass
-class TestResult:
-    """One graded test cell: ``score`` of ``points``; ``message`` says why it failed."""
-
-    index: int
-    grade_id: str
-    title: str
-    points: float
-    score: float
-    passed: bool
-    message: str = ""
-    tampered: str = ""
-    ran: bool = True
-
-
-def _first_lines(text: str, n: int = 6) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip()
-    lines = text.splitlines()
-    return "\n".join(lines[:n]) + ("\n..." if len(lines) > n else "")
-
-
-def _failure(cell_run: CellRun) -> str:
-    if cell_run.ename == "NotImplementedError" and not cell_run.evalue:
-        return "NotImplementedError: the answer is not written yet (it still raises NotImplementedError())."
-    return _first_lines(f"{cell_run.ename}: {cell_run.evalue}" if cell_run.evalue else cell_run.ename)
-
-
-def score_tests(run: Run, guarded: bool = True) -> list[TestResult]:
-    """Score every test cell of ``run`` and mark failures in the executed notebook's outputs.
-
-    ``guarded``: the guard's two ``ok`` lines are required (the grader, and ``check``, run every
-    test cell with them).
-    """
-    nb, titles = run.nb, exercise_titles(run.nb)
-    results, tampered_since = [], ""
-    not_run_reason = {"timeout": "the notebook was stopped before this test ran: " + run.detail,
-                      "died": "the kernel stopped before this test ran: " + run.detail,
-                      "exited": "the notebook ended Python before this test ran: " + run.detail,
-                      "start_failed": run.detail}.get(run.fate, "this test did not run")
-    for i in test_cells(nb):
-        cell, meta, cell_run = nb.cells[i], _nbgrader(nb.cells[i]), run.cells[i]
-        points = float(meta.get("points", 0))
-        result = TestResult(i, meta.get("grade_id", f"cell-{i}"), titles[i], points, 0.0, False)
-        found = [detail or "the checking functions were changed" for _, state, detail in cell_run.guard_lines
-                 if state == "tampered"]
-        stages = {stage for stage, state, _ in cell_run.guard_lines if state == "ok"}
-        if cell_run.status == "not_run":
-            result.message, result.ran = not_run_reason, False
-        elif cell_run.status == "timeout":
-            result.message = "the test ran longer than the time limit of a cell and was stopped"
-        elif found or tampered_since:
-            result.tampered = "; ".join(found) or tampered_since
-            result.message = f"the checking machinery was tampered with: {result.tampered}"
-            tampered_since = tampered_since or result.tampered
-        elif cell_run.status == "error":
-            result.message = _failure(cell_run)
-        elif guarded and stages != {"before", "after"}:
-            result.tampered = "the test's result was hidden from the grader (its checks did not report back)"
-            result.message = result.tampered
-            tampered_since = result.tampered
-        else:
-            result.passed, result.score = True, points
-        if not result.passed and not any(o.output_type == "error" for o in cell.outputs):
-            cell.outputs.append(nbformat.v4.new_output("error", ename="GradingError", evalue=result.message,
-                                                       traceback=[f"GradingError: {result.message}"]))
-        results.append(result)
-    return results

@@ -39,6 +39,8 @@ from typing import Callable
 
 import nbformat
 
+from rnncourse.grading.status import Status
+
 __all__ = ["Submission", "SubmissionsError", "collect"]
 
 MOODLE_SUFFIX = re.compile(r"_assignsubmission_file_?$")
@@ -56,7 +58,7 @@ class Submission:
     student: str
     origin: str  # where it came from, for messages: a path or "class.zip:alice/NN.ipynb"
     data: bytes | None = None
-    problem: str | None = None
+    problem: Status | None = None
     reason: str = ""
     notebook: nbformat.NotebookNode | None = None
 
@@ -107,16 +109,16 @@ def _flat_name(name: str) -> tuple[str, str]:
 def _check(sub: Submission, max_bytes: int) -> None:
     data = sub.data or b""
     if len(data) > max_bytes:
-        sub.problem = "invalid_notebook"
+        sub.problem = Status.INVALID_NOTEBOOK
         sub.reason = f"the file is larger than the limit of {max_bytes // 2**20} MB"
         return
     if not data.strip():
-        sub.problem, sub.reason = "empty", "the file is empty"
+        sub.problem, sub.reason = Status.EMPTY, "the file is empty"
         return
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        sub.problem, sub.reason = "invalid_json", f"the file is not valid JSON ({err}); it may be truncated or not a notebook"
+        sub.problem, sub.reason = Status.INVALID_JSON, f"the file is not valid JSON ({err}); it may be truncated or not a notebook"
         return
     try:
         if not isinstance(raw, dict) or "cells" not in raw:
@@ -126,11 +128,11 @@ def _check(sub: Submission, max_bytes: int) -> None:
             nb = nbformat.reads(json.dumps(raw), as_version=4)
             nbformat.validate(nb)
     except Exception as err:
-        sub.problem = "invalid_notebook"
+        sub.problem = Status.INVALID_NOTEBOOK
         sub.reason = f"the file is JSON but not a valid Jupyter notebook: {str(err).splitlines()[0][:200]}"
         return
     if not nb.cells:
-        sub.problem, sub.reason = "empty", "the notebook has no cells"
+        sub.problem, sub.reason = Status.EMPTY, "the notebook has no cells"
         return
     sub.notebook = nb
 
@@ -165,19 +167,19 @@ def collect(path: Path, assignment: str, max_bytes: int = 50 * 2**20) -> list[Su
             _, (name, size, read, origin) = max(matching, key=lambda x: x[0])
             sub = Submission(student, origin)
             if size > max_bytes:
-                sub.problem = "invalid_notebook"
+                sub.problem = Status.INVALID_NOTEBOOK
                 sub.reason = f"the file is larger than the limit of {max_bytes // 2**20} MB"
             else:
                 sub.data = read()
                 _check(sub, max_bytes)
         elif any(f[0].endswith(".ipynb") for f in files):
             names = ", ".join(sorted(f[0] for f in files if f[0].endswith(".ipynb")))
-            sub = Submission(student, files[0][3], problem="wrong_filename",
+            sub = Submission(student, files[0][3], problem=Status.WRONG_FILENAME,
                              reason=f"expected a notebook named {assignment}.ipynb, found {names}; "
                                     "rename it and run grade again to grade it")
         else:
             others = ", ".join(sorted(f[0] for f in files)) or "nothing"
-            sub = Submission(student, files[0][3] if files else str(Path(path) / student), problem="missing",
+            sub = Submission(student, files[0][3] if files else str(Path(path) / student), problem=Status.MISSING,
                              reason=f"no notebook was submitted (found {others})")
         submissions.append(sub)
     return submissions

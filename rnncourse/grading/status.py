@@ -1,0 +1,113 @@
+"""The one vocabulary of outcomes: of a cell, of a notebook's run and of a submission's grade.
+
+:class:`Status` is a ``str`` enumeration, so results files and ``grades.csv`` hold its plain
+values (``"graded"``, ``"timeout"``, ...). :func:`decide` turns an executed submission into its
+grade status and the reason shown to the student and the instructor.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from rnncourse.grading.cells import heading_above
+
+if TYPE_CHECKING:
+    from rnncourse.grading.runner import Run
+    from rnncourse.grading.scoring import TestResult
+    from rnncourse.grading.sandbox import Limits
+
+__all__ = ["MEMORY_ERRORS", "NOT_EXECUTED", "Status", "decide", "is_memory_error", "where"]
+
+
+class Status(StrEnum):
+    """Outcomes. A cell: ``OK``, ``ERROR``, ``TIMEOUT``, ``NOT_RUN``. A notebook's run:
+    ``COMPLETED``, ``TIMEOUT``, ``EXITED``, ``DIED``, ``START_FAILED``, ``CANCELLED``. A
+    submission's grade: ``GRADED``, ``RESTORED``, ``TIMEOUT``, ``MEMORY``, ``KERNEL_DIED``,
+    ``EXITED``, ``TAMPERED``, ``ERROR`` (the grader failed) and the five of :data:`NOT_EXECUTED`."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    NOT_RUN = "not_run"
+    COMPLETED = "completed"
+    EXITED = "exited"
+    DIED = "died"
+    START_FAILED = "start_failed"
+    CANCELLED = "cancelled"
+    GRADED = "graded"
+    RESTORED = "restored"
+    MEMORY = "memory"
+    KERNEL_DIED = "kernel_died"
+    TAMPERED = "tampered"
+    MISSING = "missing"
+    WRONG_FILENAME = "wrong_filename"
+    EMPTY = "empty"
+    INVALID_JSON = "invalid_json"
+    INVALID_NOTEBOOK = "invalid_notebook"
+
+
+# submissions that were never executed: nothing to grade (see rnncourse.grading.submissions)
+NOT_EXECUTED = frozenset({Status.MISSING, Status.WRONG_FILENAME, Status.EMPTY, Status.INVALID_JSON,
+                          Status.INVALID_NOTEBOOK})
+
+MEMORY_ERRORS = re.compile(r"MemoryError|OutOfMemoryError|can't allocate memory|Cannot allocate memory|"
+                           r"not enough memory|std::bad_alloc|Unable to allocate", re.I)
+
+
+def is_memory_error(text: str) -> bool:
+    """Whether an error message (``"MemoryError: ..."``, a kernel's last words) is running out of memory."""
+    return bool(MEMORY_ERRORS.search(text))
+
+
+def where(nb, index: int | None) -> str:
+    """``code cell 3 (under “Exercise 1: ...”)``: a cell as a student finds it in the notebook."""
+    if index is None:
+        return "the notebook"
+    number = sum(c.cell_type == "code" for c in nb.cells[: index + 1])
+    heading = heading_above(nb.cells, index)
+    return f"code cell {number}" + (f" (under “{heading}”)" if heading else "")
+
+
+def decide(run: Run, tests: list[TestResult], notes: list[str], limits: Limits) -> tuple[Status, str]:
+    """The status and reason of an executed submission; ``notes`` name the restored locked cells."""
+    from rnncourse.grading.sandbox import format_size
+
+    nb = run.nb
+    lost = [t.title for t in tests if not t.ran]
+    after = f"; the tests of {', '.join(dict.fromkeys(lost))} did not run" if lost else ""
+    restored = f"locked cells restored from the source: {', '.join(notes)}" if notes else ""
+    tampered = [t for t in tests if t.tampered]
+    memory_cells = [i for i, c in run.cells.items() if c.status in (Status.ERROR, Status.TIMEOUT) and
+                    is_memory_error(f"{c.ename}: {c.evalue}")]
+    timeouts = [i for i, c in run.cells.items() if c.status == Status.TIMEOUT]
+    if run.fate == Status.START_FAILED:
+        status, reason = Status.ERROR, f"the grader could not run the notebook ({run.detail}); run grade again"
+    elif tampered:
+        first = tampered[0]
+        what = first.tampered.split("; ")
+        what = "; ".join(what[:3]) + (f"; and {len(what) - 3} more" if len(what) > 3 else "")
+        status = Status.TAMPERED
+        reason = f"the notebook changed the checking machinery ({what}); {first.title} and every later test score 0"
+    elif run.fate == Status.EXITED or run.exits:
+        at = run.exits[0] if run.exits else run.stopped_at
+        how = "calls sys.exit()" if run.cells.get(at) and run.cells[at].ename == "SystemExit" else "ends the Python process"
+        status, reason = Status.EXITED, f"the notebook {how} in {where(nb, at)}{after}"
+    elif run.memory_exhausted:
+        at = memory_cells[0] if memory_cells else run.stopped_at
+        status = Status.MEMORY
+        reason = f"the notebook ran out of its memory limit of {format_size(limits.memory)} in {where(nb, at)}{after}"
+    elif run.fate == Status.DIED:
+        status, reason = Status.KERNEL_DIED, f"the Python process died in {where(nb, run.stopped_at)}: {run.detail}{after}"
+    elif run.fate == Status.TIMEOUT:
+        status, reason = Status.TIMEOUT, f"{run.detail} (in {where(nb, run.stopped_at)}){after}"
+    elif timeouts:
+        status = Status.TIMEOUT
+        reason = (f"{where(nb, timeouts[0])} ran longer than {limits.cell_timeout:g} s and was stopped; "
+                  "the rest of the notebook was graded")
+    elif notes:
+        return Status.RESTORED, restored
+    else:
+        return Status.GRADED, ""
+    return status, f"{reason}. Also: {restored}" if restored else reason
