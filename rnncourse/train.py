@@ -257,8 +257,8 @@ class EarlyStopping:
     """Stop after ``patience`` epochs without a better ``monitor`` (``mode`` ``"min"`` or
     ``"max"``), then load the weights of the best epoch into the model. ``monitor`` is any key
     an epoch records (``"valid_loss"``, ``"valid_accuracy"``); without a ``valid_loader`` the
-    default ``"valid_loss"`` means ``"train_loss"``. A ``ReduceLROnPlateau`` scheduler is
-    stepped with the same value. ``fit(early_stopping=3)`` is short for ``EarlyStopping(3)``."""
+    default ``"valid_loss"`` means ``"train_loss"``. ``fit(early_stopping=3)`` is short for
+    ``EarlyStopping(3)``."""
 
     patience: int
     monitor: str = "valid_loss"
@@ -418,8 +418,8 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
     - ``valid_loader`` and ``metrics``: after each epoch, the validation loss and
       ``{name: fn(outputs, targets) -> float}``, averaged over batches weighted by their size,
       recorded as ``valid_loss`` and ``valid_<name>``.
-    - ``scheduler``: stepped once per epoch; a ``ReduceLROnPlateau`` gets the monitored value
-      (:class:`EarlyStopping`'s ``monitor``; else ``valid_loss``, or ``train_loss``).
+    - ``scheduler``: stepped once per epoch; a ``ReduceLROnPlateau`` gets ``valid_loss`` (without a
+      ``valid_loader``: ``train_loss``).
     - ``clip_grad_norm``: rescale the gradients so their global L2 norm is at most this.
     - ``early_stopping``: an :class:`EarlyStopping` (an int ``k`` is ``EarlyStopping(k)``).
     - ``checkpoint``: a :class:`Checkpoint` (a path is ``Checkpoint(path)``, written but not resumed).
@@ -513,7 +513,7 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
             record.update(lr=lr, seconds=time.perf_counter() - start)
             history.records.append(record)
             if plateau:
-                scheduler.step(record[monitor])
+                scheduler.step(record["valid_loss" if valid_loader is not None else "train_loss"])
             elif scheduler is not None:
                 scheduler.step()
             if early_stopping and history.best_epoch == epoch:
