@@ -20,15 +20,17 @@ shortcut names its route and a hint fits the mistake, e.g.::
 
 Each wrong answer must cost its exercise all its points. The answers are graded in rounds: round
 k puts the k-th wrong answer of every exercise (in file-name order) into one copy of the source
-notebook (answers, visible and hidden tests), which is run as the grader runs test cells (the
-guarded runner behind ``rnncourse check`` and ``rnncourse grade``). Every exercise with a wrong
-answer in that round must score 0 and every other exercise full marks: that also shows there is
-no cascade, since the wrong answers of earlier exercises are in the notebook while later
-exercises are graded.
+notebook, and all the rounds of an assignment are graded together by
+:func:`rnncourse.grading.grade_notebooks`, the route ``rnncourse grade`` grades a class by
+(locked cells and hidden tests restored from the source, the guard around every test cell).
+Every exercise with a wrong answer in a round must score 0 and every other exercise full marks:
+that also shows there is no cascade, since the wrong answers of earlier exercises are in the
+notebook while later exercises are graded.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -48,14 +50,6 @@ def wrong_answers(name: str) -> dict[str, list[Path]]:
     return found
 
 
-def rounds() -> list[tuple[str, int]]:
-    cases = []
-    for name in assignment_names():
-        answers = wrong_answers(name)
-        cases += [(name, k) for k in range(max((len(v) for v in answers.values()), default=0))]
-    return cases
-
-
 def expectation(path: Path) -> str | None:
     match = re.search(r"^# expect: (.+)$", path.read_text(), re.M)
     return match.group(1).strip() if match else None
@@ -73,33 +67,53 @@ def test_every_exercise_has_plausible_wrong_answers(name):
     assert not missing, f"{name}: exercises without plausible-wrong answers in tests/wrong_answers/{name}/: {missing}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name,k", rounds(), ids=[f"{n}-round{k}" for n, k in rounds()])
-def test_wrong_answers_lose_their_points_and_only_theirs(name, k, tmp_path):
-    from rnncourse.grading.check import check_notebook
-    from rnncourse.grading.sandbox import Limits
+def _messages(out: Path) -> dict[str, dict[str, str]]:
+    """``{student: {grade_id: message}}`` from the grader's result files under ``out``."""
+    found: dict[str, dict[str, str]] = {}
+    for path in out.rglob("*.json"):
+        try:
+            result = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if isinstance(result, dict) and isinstance(result.get("tests"), list) and "student" in result:
+            found[result["student"]] = {t.get("grade_id"): t.get("message", "") for t in result["tests"]}
+    return found
 
-    nb = read_source(name)
-    chosen = {ex: files[k] for ex, files in wrong_answers(name).items() if len(files) > k}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        exercise = grade_id.removesuffix("-answer")
-        if grade_id.endswith("-answer") and exercise in chosen:
-            cell.source = cell.source + "\n\n# --- a plausible-wrong answer ---\n" + chosen[exercise].read_text()
-    path = tmp_path / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    _, results = check_notebook(path, Limits(cell_timeout=120, timeout=600))
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in assignment_names() if wrong_answers(n)])
+def test_wrong_answers_lose_their_points_and_only_theirs(name, tmp_path):
+    from rnncourse.grading import grade_notebooks
+
+    answers = wrong_answers(name)
+    notebooks, chosen = {}, {}
+    for k in range(max(len(v) for v in answers.values())):
+        student = f"round{k}"
+        chosen[student] = {ex: files[k] for ex, files in answers.items() if len(files) > k}
+        nb = read_source(name)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            exercise = grade_id.removesuffix("-answer")
+            if grade_id.endswith("-answer") and exercise in chosen[student]:
+                wrong = chosen[student][exercise].read_text()
+                cell.source = cell.source + "\n\n# --- a plausible-wrong answer ---\n" + wrong
+        notebooks[student] = nb
+    scores = grade_notebooks(name, notebooks, out=tmp_path / "out")
+    messages = _messages(tmp_path / "out")
+    maximum = {c.grade_id: c.points for c in graded_cells(read_source(name))}
     problems = []
-    for r in results:
-        exercise = r.grade_id.removesuffix("-tests")
-        if exercise in chosen:
-            wrong = chosen[exercise].name
-            if r.score:
-                problems.append(f"{wrong} got {r.score} of {r.points} points")
-            elif r.tampered:
-                problems.append(f"{wrong} was taken for tampering: {r.tampered}")
-            elif (pattern := expectation(chosen[exercise])) and not re.search(pattern, r.message, re.I | re.S):
-                problems.append(f"{wrong}: the message does not match {pattern!r}:\n{r.message}")
-        elif r.score != r.points:
-            problems.append(f"{r.grade_id} lost points although its answer is right (a cascade?): {r.message}")
-    assert not problems, f"{name}, round {k}:\n" + "\n".join(problems)
+    for student, got in scores.items():
+        for grade_id, score in got.items():
+            exercise = grade_id.removesuffix("-tests")
+            message = messages.get(student, {}).get(grade_id, "(no message found in the grader's results)")
+            if exercise in chosen[student]:
+                wrong = chosen[student][exercise]
+                pattern = expectation(wrong)
+                if score:
+                    problems.append(f"{wrong.name} got {score} of {maximum[grade_id]} points")
+                elif pattern and not re.search(pattern, message, re.I | re.S):
+                    problems.append(f"{wrong.name}: the message does not match {pattern!r}:\n{message}")
+            elif score != maximum[grade_id]:
+                problems.append(f"{student}: {grade_id} lost points although its answer is right (a cascade?): "
+                                f"{message}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
