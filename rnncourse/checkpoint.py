@@ -32,6 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnncourse.files import atomic_path
+
 __all__ = ["FORMAT_VERSION", "CheckpointError", "LoadedModel", "save_model", "load_model"]
 
 FORMAT = "rnncourse.model"
@@ -87,13 +89,8 @@ def save_model(path: str | os.PathLike, model: nn.Module, *, kind: str, config: 
                      "torch": str(torch.__version__), **(metadata or {})},
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(document, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

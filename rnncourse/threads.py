@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import time
 
+from rnncourse.processes import cpu_count
+
 __all__ = ["ENV_VAR", "choose_threads", "set_threads", "use_free_cores", "usable_cores"]
 
 ENV_VAR = "RNNCOURSE_THREADS"
@@ -33,10 +35,7 @@ _decided: tuple[int, str] | None = None
 
 def usable_cores() -> int:
     """The cores this process may run on (containers and ``taskset`` restrict them)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return cpu_count()
 
 
 def _busy_cores_now(seconds: float = _SAMPLE_SECONDS) -> float | None:
