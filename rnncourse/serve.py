@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["create_app", "MAX_BODY_BYTES", "MAX_TEXT_CHARS", "MAX_BATCH", "MAX_GENERATE"]
+__all__ = ["create_app", "ServerProcess", "MAX_BODY_BYTES", "MAX_TEXT_CHARS", "MAX_BATCH", "MAX_GENERATE"]
 
 MAX_BODY_BYTES = 1_000_000      # a request body larger than this is refused before it is read
 MAX_TEXT_CHARS = 50_000         # one review (the longest IMDB review has about 14,000 characters)
@@ -265,6 +265,64 @@ def create_app(paths_or_services):
 def app_from_environment():
     """The app for one worker process of ``--workers N`` (checkpoints named in an environment variable)."""
     return create_app(json.loads(os.environ[_ENV]))
+
+
+# ----------------------------------------------------------------------------- a server process
+class ServerProcess:
+    """``rnncourse serve`` started as a separate process on 127.0.0.1 (a free port unless given),
+    as from a terminal; ``url`` once it answers ``/health``; ``stop()`` sends SIGINT (what Ctrl-C
+    sends) and returns the exit status and what the server wrote to its error stream::
+
+        with ServerProcess(["sentiment.pt"]) as server:
+            httpx.post(server.url + "/predict", json={"text": "Great film."}).json()
+    """
+
+    def __init__(self, checkpoints, *, port: int | None = None, threads: int = 1, workers: int = 1,
+                 timeout_s: float = 60.0) -> None:
+        import socket
+        import subprocess
+        import time
+
+        import httpx
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "rnncourse", "serve", *map(str, checkpoints), "--port", str(port),
+                   "--threads", str(threads), "--workers", str(workers)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        start = time.monotonic()
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited at start: {self.process.stderr.read().strip()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() - start > timeout_s:
+                self.process.kill()
+                raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s")
+            time.sleep(0.1)
+        self.start_seconds = time.monotonic() - start
+
+    def stop(self) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            _, err = self.process.communicate(timeout=30)
+        except Exception:
+            self.process.kill()
+            _, err = self.process.communicate()
+        return self.process.returncode, err
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 # ----------------------------------------------------------------------------- the command
