@@ -8,6 +8,7 @@ small submodules, each listing its public names in ``__all__``:
 ``rnncourse.train``   the one training loop every chapter uses, and its history
 ``rnncourse.language_model``, ``rnncourse.sampling``  a character LM, stateful generation, top-k/top-p
 ``rnncourse.decoding``  batched greedy decoding and beam search for any decoder step
+``rnncourse.models``, ``.checkpoint``, ``.latency``, ``.serve``  chapter 6's classifier, model files, timing, HTTP service
 ``rnncourse.padded``  recurrent layers on padded batches, exactly as packed (fast on a CPU)
 ``rnncourse.plot``    the course's plots and tables
 ``rnncourse.checks``  comparison helpers the exercise tests use, with messages in learner terms

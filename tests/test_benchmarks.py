@@ -91,3 +91,21 @@ def test_seq2seq_benchmark_runs_under_smoke(tmp_path):
     assert report["translation"]["test_pairs"] > 0 and report["translation"]["filtering"]
     assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_deploy_benchmark_runs_under_smoke(tmp_path):
+    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "deploy.py"), "--profile", "smoke", "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("deploy-smoke-*.json")
+    report = json.loads(path.read_text())
+    routes = {row["route"] for row in report["latency"]}
+    assert {"eager PyTorch", "ONNX Runtime fp32", "ONNX Runtime int8"} <= routes
+    assert all(row["median_ms"] > 0 and row["p99_ms"] >= row["median_ms"] for row in report["latency"])
+    assert report["int8"]["size_ratio"] > 1 and report["service"]["failed"] == 0
+    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
+    assert report["summary"][0]["met"] is None                         # smoke makes no claim
