@@ -260,7 +260,7 @@ def run_learner(
     before and after each test cell, sees nothing changed, while replacing ``run_learner``
     itself still counts as tampering.
     """
-    name = getattr(fn, "__name__", None) or repr(fn)
+    name = getattr(fn, "__name__", None) or type(fn).__name__  # a function, or a module / callable object
     touched: list[tuple[str, str]] = []  # (dotted name, reason) of every refused route used
 
     exempt: list[Any] = []  # frames of the reference substitutes now running (checking code)
