@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnncourse.grading import grade_class
+from rnncourse.grading import grade_class, grade_notebooks
+from rnncourse.grading.grade import GradingError
 from rnncourse.grading.assignments import assignment_names, graded_cells, make_course, read_source
 from rnncourse.grading.sandbox import Limits, sandbox_problem
 
@@ -68,6 +69,7 @@ def test_many_workers_grade_a_class_without_errors(tmp_path, monkeypatch):
     assert {s: float(r["score"]) for s, r in rows.items()} == expected, statuses
 
 
+@pytest.mark.slow
 def test_a_grader_failure_shows_its_reason_everywhere(tmp_path, monkeypatch):
     import rnncourse.grading.grade as grade_module
 
@@ -89,3 +91,6 @@ def test_a_grader_failure_shows_its_reason_everywhere(tmp_path, monkeypatch):
     log = (tmp_path / "out" / "errors.log").read_text()
     assert log.count("Traceback (most recent call last)") == 2 and "fell over" in log
     assert any("errors.log" in line for line in lines), lines
+    with pytest.raises(GradingError, match="s00: the grader failed: RuntimeError: the kernel manager fell over"):
+        grade_notebooks(NAME, {"s00": tmp_path / "class" / "s00" / f"{NAME}.ipynb"}, limits=LIMITS,
+                        sandboxed=SANDBOXED)
