@@ -1,0 +1,7 @@
+# The course's own helper returns the answer.
+# expect: used rnncourse\.padded
+from rnncourse.padded import final_states
+
+
+def last_hidden(output, lengths):
+    return final_states(output, torch.as_tensor(lengths), 1)
