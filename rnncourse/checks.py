@@ -20,6 +20,9 @@ checked when the answer raises, adds the hint, and refuses the routes the exerci
     grads = run_learner(rnn_backward, (...), case="...", forbid={"torch": "NumPy only here"})
     out = run_learner(run_sequence, (...), case="...", substitute={"rnn_step": reference_step})
 
+``check_close(..., mistakes={"bias_hh left out": without_bias_hh})`` names the common mistake an
+answer matches, so the hint fits the failure.
+
 ``forbid`` takes dotted names of functions, classes (refused when built or run), methods, or
 whole modules (``"torch"``: any call into it, for NumPy-only answers). ``substitute`` swaps the
 learner's earlier answers for reference versions during the call, so that one mistake costs one
