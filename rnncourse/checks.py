@@ -46,6 +46,7 @@ import numpy as np
 # bound at import, before any answer runs, so that replacing ``sys.setprofile`` cannot blind
 # :func:`run_learner` (the grader's guard reports a replaced ``rnncourse.checks`` name)
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
+_import_module = importlib.import_module
 
 __all__ = [
     "check_close",
@@ -196,7 +197,7 @@ def _resolve(dotted: str) -> tuple[Any, Any, str]:
     parts = dotted.split(".")
     for cut in range(len(parts), 0, -1):
         try:
-            target = importlib.import_module(".".join(parts[:cut]))
+            target = _import_module(".".join(parts[:cut]))
         except ImportError:
             continue
         owner, attribute = None, ""
