@@ -13,8 +13,8 @@ step; the model; the training and timing functions) under the requested profile,
    (``train_seconds``, cut into ``slices`` that ``fit`` treats as epochs) and records the best
    validation loss in nats and bits per character, how many passes over the text the time allowed,
    and the training time (wall and CPU);
-2. times generation per character, the median over the characters generated (so that moments
-   when a shared machine is busy do not count): the stateful generator (one character fed per
+2. times generation per character, the median over the characters generated, on a CPU in the
+   process's own CPU time (so that other work on a shared machine does not count): the stateful generator (one character fed per
    step, the hidden state kept) at 100 ... 10,000 characters, whose time per character must stay
    flat within 20%, and beside it the re-feeding generator of the source article (the last
    ``window`` characters run again for every new one), with the training's ``bptt`` as the
