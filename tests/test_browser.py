@@ -169,10 +169,11 @@ class DevTools:
 @pytest.fixture(scope="module")
 def site(built_book):
     """``(base_url, html_dir)``: the built HTML served on 127.0.0.1 for the browser."""
-    build, result = built_book
+    build, _ = built_book
     html = build / "html"
-    if result.returncode != 0 or not (html / "intro.html").exists():
-        pytest.fail("the book did not build (see test_book.py::test_book_builds_with_warnings_as_errors)")
+    # A build that only warned (test_book.py fails for that) still wrote every page: look at them.
+    if not (html / "intro.html").exists():
+        pytest.fail("the book was not built (see test_book.py::test_book_builds_with_warnings_as_errors)")
     handler = functools.partial(_Quiet, directory=str(html))
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

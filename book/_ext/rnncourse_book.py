@@ -173,9 +173,7 @@ def result_role(name, rawtext, text, lineno, inliner, options=None, content=None
     app = env.app
     match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+):([^|]+?)\s*(?:\|(.*))?", text)
     if not match:
-        message = inliner.reporter.warning(
-            f"{{result}} wants `stem:key` or `stem:key|format`, not {text!r}", line=lineno)
-        return [inliner.problematic(rawtext, rawtext, message)], [message]
+        return _result_missing(env, lineno, text, f"{{result}} wants `stem:key` or `stem:key|format`, not {text!r}")
     stem, key, spec = match.group(1), match.group(2).strip(), match.group(3)
     files = _load_results(app, stem)
     for path, _ in files:
@@ -190,9 +188,14 @@ def result_role(name, rawtext, text, lineno, inliner, options=None, content=None
             raise LookupError(f"{path.name} has no {key!r}") from None
         shown = format(value, spec) if spec else str(value)
     except (LookupError, ValueError, TypeError) as error:
-        message = inliner.reporter.warning(f"{{result}}`{text}`: {error}", line=lineno)
-        return [inliner.problematic(rawtext, rawtext, message)], [message]
+        return _result_missing(env, lineno, text, f"{{result}}`{text}`: {error}")
     return [nodes.inline(rawtext, shown, classes=["rnncourse-result"])], []
+
+
+def _result_missing(env, lineno, text: str, why: str):
+    """A build warning (``-W`` fails the build) and, in the page, plain words instead of a number."""
+    LOGGER.warning(why, location=(env.docname, lineno))
+    return [nodes.emphasis(text=f"(not measured yet: {text})")], []
 
 
 # The course's targets (COURSE_DESIGN.md, "Reference numbers"): what, the published anchor, our
