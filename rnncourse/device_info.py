@@ -94,7 +94,8 @@ def collect() -> tuple[dict[str, str], list[str]]:
                     f"{platform.machine() or 'unknown architecture'}")
     try:
         threads, why = choose_threads()
-        facts["threads"] = f"{threads} for each chapter and check, decided now: {why}"
+        facts["threads"] = (f"{threads} for each chapter and check, decided now: {why} "
+                            f"(RNNCOURSE_THREADS=N sets the number)")
     except ValueError as error:  # RNNCOURSE_THREADS is not a number
         facts["threads"] = f"ERROR: {error}"
         problems.append(str(error))

@@ -61,8 +61,8 @@ def environment_summary() -> str:
     """One line that says which profile and hardware produced a page's numbers.
 
     Every chapter prints it in its first code cell, e.g.
-    ``profile cpu (default: no CUDA device) · torch 2.13.0+cpu · CPU, 1 threads (x86_64;
-    1 of 2 cores free (1.2 in use now); RNNCOURSE_THREADS overrides)``.
+    ``profile cpu (default: no CUDA device) · torch 2.13.0+cpu · CPU, 1 thread (x86_64; 1 of 2
+    cores free)``.
 
     It also decides PyTorch's CPU thread count for the rest of the process, once, from the cores
     that are free (:func:`rnncourse.threads.use_free_cores`), so every page and assignment that
@@ -82,5 +82,6 @@ def environment_summary() -> str:
     elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         hardware = "Apple GPU (MPS)"
     else:
-        hardware = f"CPU, {threads} threads ({platform.machine() or 'unknown'}; {why})"
+        plural = "" if threads == 1 else "s"
+        hardware = f"CPU, {threads} thread{plural} ({platform.machine() or 'unknown'}; {why})"
     return f"profile {get_profile()} ({profile_source()}) · torch {torch.__version__} · {hardware}"

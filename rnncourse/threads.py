@@ -81,14 +81,13 @@ def choose_threads() -> tuple[int, str]:
             return number, f"{name}={number}"
     cores = usable_cores()
     busy = _busy_cores_now()
-    source = "in use now"
     if busy is None:
         try:
-            busy, source = os.getloadavg()[0], "load average"
+            busy = os.getloadavg()[0]
         except (AttributeError, OSError):
             return cores, f"{cores} usable cores"
     free = max(1, min(cores, int(cores - busy + 0.5)))
-    return free, f"{free} of {cores} cores free ({busy:.1f} {source}); {ENV_VAR} overrides"
+    return free, f"{free} of {cores} cores free"
 
 
 def set_threads(number: int, reason: str | None = None) -> tuple[int, str]:

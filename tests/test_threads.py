@@ -33,7 +33,7 @@ def test_free_cores_are_the_usable_cores_less_the_work_of_others(monkeypatch, bu
     monkeypatch.setattr(threads, "usable_cores", lambda: 4)
     monkeypatch.setattr(threads, "_busy_cores_now", lambda: busy)
     number, reason = threads.choose_threads()
-    assert number == expected and f"{expected} of 4 cores free" in reason and "RNNCOURSE_THREADS" in reason
+    assert (number, reason) == (expected, f"{expected} of 4 cores free")
 
 
 def test_without_proc_stat_the_load_average_counts(monkeypatch):
@@ -57,5 +57,5 @@ def test_environment_summary_applies_the_decision_once_and_states_it():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     first, count, second = out.stdout.splitlines()
-    assert "2 threads" in first and "RNNCOURSE_THREADS=2" in first and count == "2"
-    assert "1 threads" in second and "--threads 1" in second
+    assert "CPU, 2 threads" in first and "RNNCOURSE_THREADS=2" in first and count == "2"
+    assert "CPU, 1 thread (" in second and "--threads 1" in second
