@@ -15,7 +15,7 @@ from conftest import ROOT
 
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
 PUBLIC_MODULES = {"rnncourse", "rnncourse.checkpoint", "rnncourse.checks", "rnncourse.data",
-                  "rnncourse.device", "rnncourse.language_model", "rnncourse.latency", "rnncourse.models",
+                  "rnncourse.decoding", "rnncourse.device", "rnncourse.language_model", "rnncourse.latency", "rnncourse.models",
                   "rnncourse.padded", "rnncourse.plot", "rnncourse.sampling", "rnncourse.serve",
                   "rnncourse.train"}
 
