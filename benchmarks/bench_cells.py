@@ -36,6 +36,7 @@ import torch.nn as nn
 from torch.utils import benchmark
 
 from rnncourse.device import get_device, seed_everything
+from rnncourse.threads import set_threads
 
 from machine import load_average, machine_facts, summary_row, write_results
 
@@ -147,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads:  # recorded as the decision, so environment_summary() keeps it
+        set_threads(args.threads, f"--threads {args.threads}")
     device = get_device(args.device)
     load_before = load_average()
     measured = run(device, args.seq_len, args.batch, args.input_size, args.hidden_size, args.min_run_time,

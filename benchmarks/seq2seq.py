@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import torch
+    from rnncourse.threads import set_threads
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads:  # recorded as the decision, so the page's environment_summary() keeps it
+        set_threads(args.threads, f"--threads {args.threads}")
     load_before = load_average()
     ns = pipeline_namespace()
     config = ns["CONFIG"]
