@@ -77,6 +77,8 @@ async def read_json(request, limit: int = MAX_BODY_BYTES):
     except json.JSONDecodeError as error:
         raise RequestError(400, f"the body is not valid JSON: {error.msg} at line {error.lineno}, "
                                 f"column {error.colno}.") from None
+    except RecursionError:
+        raise RequestError(400, "the body's JSON is nested too deeply.") from None
 
 
 def check_text(value, name: str = "text") -> str:
@@ -192,8 +194,9 @@ class GeneratorService:
         if unknown:
             raise RequestError(422, f"the prompt holds characters the model never saw: {''.join(unknown)[:40]!r}.")
         generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
+        top_k = min(request.top_k, len(self.itos)) if request.top_k is not None else None
         ids = generate(self.model, [self.stoi[c] for c in request.prompt], request.n,
-                       temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+                       temperature=request.temperature, top_k=top_k, top_p=request.top_p,
                        generator=generator)
 
         def events():

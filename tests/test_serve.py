@@ -126,6 +126,8 @@ def test_predict_one_and_a_batch_agree_with_the_model(server, checkpoints):
     (json.dumps({"texts": ["good"] * (MAX_BATCH + 1)}).encode(), 422, f"limit is {MAX_BATCH}"),
     (json.dumps({"text": "good " * (MAX_TEXT_CHARS // 5 + 1)}).encode(), 422, "characters; the limit"),
     (json.dumps({"text": "good", "texts": ["bad"]}).encode(), 422, "exactly one"),
+    (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+    (json.dumps({"text": "<br /><br />"}).encode(), 422, "no words"),
 ])
 def test_bad_predict_requests_get_a_4xx_with_a_reason(server, body, status, message):
     url, _ = server
@@ -191,6 +193,8 @@ def test_generation_streams_one_character_per_event(server):
     assert blocks[-1].startswith("event: end") and '"generated": 40' in blocks[-1]
     again = post(url, "/generate", {"prompt": "the ", "n": 40, "seed": 3, "temperature": 0.8}).text
     assert again == text                                    # the same seed, the same characters
+    wide = post(url, "/generate", {"prompt": "a", "n": 5, "top_k": 10**6, "top_p": 0.9, "temperature": 0})
+    assert wide.status_code == 200 and wide.text.count("data: ") == 6 and "event: end" in wide.text
 
 
 def test_concurrent_requests_all_succeed(server):
