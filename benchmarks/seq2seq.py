@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(BENCH), required=True)
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: PyTorch's choice, one per core)")
+                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
     parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared')")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
     args = parser.parse_args(argv)
