@@ -197,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import torch
+    from rnncourse.threads import set_threads
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads, f"--threads {args.threads}")   # what environment_summary() reports
     sizes = SIZES[args.profile]
     load_before = load_average()
     start = time.perf_counter()
