@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import load_average, machine_facts, summary_row, write_results
+from machine import add_run_options, load_average, machine_facts, page_pipeline, summary_row, use_threads, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "07-char-generation.md"
@@ -47,16 +47,8 @@ NANOGPT = 1.4697
 
 
 def pipeline_namespace(page: Path = PAGE) -> dict:
-    """Execute the page's code cells tagged ``pipeline``, in order, in one namespace; return it."""
-    import jupytext
-
-    namespace: dict = {"__name__": "charlm_pipeline"}
-    cells = [c for c in jupytext.read(page).cells if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
-    if not cells:
-        raise SystemExit(f"{page} has no code cells tagged {TAG!r}; nothing to run.")
-    for number, cell in enumerate(cells, 1):
-        exec(compile(cell.source, f"<{page.name}, pipeline cell {number}>", "exec"), namespace)
-    return namespace
+    """The page's cells tagged ``pipeline``, executed in one namespace (``machine.page_pipeline``)."""
+    return page_pipeline(page, tag=TAG)
 
 
 def summary(result: dict) -> list[dict]:
@@ -85,19 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["smoke", "cpu", "gpu"], required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
-    parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared')")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
+    add_run_options(parser, RESULTS)
     args = parser.parse_args(argv)
 
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from rnncourse.threads import set_threads, use_free_cores
-
-    if args.threads:
-        set_threads(args.threads, f"--threads {args.threads}")
-    use_free_cores()
+    use_threads(args.threads)
 
     load_before = load_average()
     ns = pipeline_namespace()

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import load_average, machine_facts, write_results
+from machine import add_run_options, load_average, machine_facts, page_pipeline, use_threads, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "06-imdb-sentiment.md"
@@ -40,17 +40,8 @@ TIME_LIMITS_S = {"cpu": 600}  # the cpu profile's budget: at most 10 minutes of 
 
 
 def pipeline_namespace(page: Path = PAGE) -> dict:
-    """Execute the page's code cells tagged ``pipeline``, in order, in one namespace; return it."""
-    import jupytext
-
-    notebook = jupytext.read(page)
-    namespace: dict = {"__name__": "imdb_pipeline"}
-    cells = [c for c in notebook.cells if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
-    if not cells:
-        raise SystemExit(f"{page} has no code cells tagged {TAG!r}; nothing to run.")
-    for number, cell in enumerate(cells, 1):
-        exec(compile(cell.source, f"<{page.name}, pipeline cell {number}>", "exec"), namespace)
-    return namespace
+    """The page's cells tagged ``pipeline``, executed in one namespace (``machine.page_pipeline``)."""
+    return page_pipeline(page, tag=TAG)
 
 
 def summary(result: dict) -> list[dict]:
@@ -73,19 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(TARGETS), required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
-    parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared with other jobs')")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
+    add_run_options(parser, RESULTS)
     args = parser.parse_args(argv)
 
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from rnncourse.threads import set_threads, use_free_cores
-
-    if args.threads:
-        set_threads(args.threads, f"--threads {args.threads}")
-    use_free_cores()
+    use_threads(args.threads)
 
     load_before = load_average()
     start = time.perf_counter()

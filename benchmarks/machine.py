@@ -77,3 +77,47 @@ def write_results(result: dict, folder: Path, stem: str) -> Path:
     path = folder / f"{stem}-{result['host']}.json"
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def page_pipeline(page: Path, *, with_imports: bool = False, tag: str = "pipeline") -> dict:
+    """Execute the page's code cells tagged ``tag``, in order, in one namespace; return it.
+
+    The benchmark and the book then run the same code: the profile changes only sizes. With
+    ``with_imports``, the import lines of the page's first code cell run first (for pages whose
+    pipeline cells rely on them).
+    """
+    import jupytext
+
+    notebook = jupytext.read(page)
+    cells = [c for c in notebook.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+    if not cells:
+        raise SystemExit(f"{page} has no code cells tagged {tag!r}; nothing to run.")
+    namespace: dict = {"__name__": f"{page.stem}_pipeline"}
+    if with_imports:
+        first = next(c for c in notebook.cells if c.cell_type == "code")
+        imports = "\n".join(line for line in first.source.splitlines()
+                            if line.startswith(("import ", "from ")))
+        exec(compile(imports, f"<{page.name}, imports>", "exec"), namespace)
+    for number, cell in enumerate(cells, 1):
+        exec(compile(cell.source, f"<{page.name}, pipeline cell {number}>", "exec"), namespace)
+    return namespace
+
+
+def add_run_options(parser, results: Path, *, threads_default: int | None = None) -> None:
+    """The options every benchmark takes: ``--threads``, ``--note`` and ``--out``."""
+    default = ("the free cores, as the book decides: rnncourse.threads" if threads_default is None
+               else str(threads_default))
+    parser.add_argument("--threads", type=int, default=threads_default,
+                        help=f"torch CPU threads (default: {default})")
+    parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared')")
+    parser.add_argument("--out", type=Path, default=results, help="folder for the results file")
+
+
+def use_threads(threads: int | None) -> None:
+    """Decide torch's threads before measuring: ``--threads`` when given (recorded as the decision,
+    so a page's ``environment_summary()`` keeps it), else the free cores."""
+    from rnncourse.threads import set_threads, use_free_cores
+
+    if threads:
+        set_threads(threads, f"--threads {threads}")
+    use_free_cores()

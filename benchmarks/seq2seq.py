@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import load_average, machine_facts, write_results
+from machine import add_run_options, load_average, machine_facts, page_pipeline, use_threads, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "05-attention-seq2seq.md"
@@ -50,20 +50,8 @@ TIME_LIMITS_S = {"cpu": 600}   # the cpu profile's budget for training the date 
 
 
 def pipeline_namespace(page: Path = PAGE) -> dict:
-    """Execute the page's code cells tagged ``pipeline``, in order, in one namespace; return it."""
-    import jupytext
-
-    notebook = jupytext.read(page)
-    cells = [c for c in notebook.cells if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
-    if not cells:
-        raise SystemExit(f"{page} has no code cells tagged {TAG!r}; nothing to run.")
-    first = next(c for c in notebook.cells if c.cell_type == "code")  # the page's imports
-    namespace: dict = {"__name__": "seq2seq_pipeline"}
-    imports = "\n".join(line for line in first.source.splitlines() if line.startswith(("import ", "from ")))
-    exec(compile(imports, f"<{page.name}, imports>", "exec"), namespace)
-    for number, cell in enumerate(cells, 1):
-        exec(compile(cell.source, f"<{page.name}, pipeline cell {number}>", "exec"), namespace)
-    return namespace
+    """The page's cells tagged ``pipeline``, executed in one namespace (``machine.page_pipeline``)."""
+    return page_pipeline(page, with_imports=True, tag=TAG)
 
 
 def timed_training(ns: dict, task, **kwargs) -> tuple:
@@ -75,18 +63,12 @@ def timed_training(ns: dict, task, **kwargs) -> tuple:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(BENCH), required=True)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
-    parser.add_argument("--note", default="", help="a remark stored with the results (e.g. 'machine shared')")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
+    add_run_options(parser, RESULTS)
     args = parser.parse_args(argv)
 
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from rnncourse.threads import set_threads
-
-    if args.threads:  # recorded as the decision, so the page's environment_summary() keeps it
-        set_threads(args.threads, f"--threads {args.threads}")
+    use_threads(args.threads)
     load_before = load_average()
     ns = pipeline_namespace()
     config = ns["CONFIG"]
