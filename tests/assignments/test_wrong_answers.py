@@ -2,8 +2,8 @@
 
 The structure, for every assignment author:
 
-    tests/wrong_answers/<assignment>/<exercise>-<mistake>.py
-    e.g. tests/wrong_answers/03-lstm-gru-gates/ex1-gates-ifog.py
+    tests/assignments/wrong_answers/<assignment>/<exercise>-<mistake>.py
+    e.g. tests/assignments/wrong_answers/03-lstm-gru-gates/ex1-gates-ifog.py
 
 ``<exercise>`` is the answer cell's ``grade_id`` without ``-answer`` (``ex1`` for the cell
 ``ex1-answer``, whose test cell is ``ex1-tests``). The file holds Python code that a student
@@ -62,9 +62,9 @@ def test_every_exercise_has_plausible_wrong_answers(name):
     unknown = set(answers) - exercises
     assert not unknown, f"{name}: wrong answers for exercises that do not exist: {sorted(unknown)}"
     if not answers:
-        pytest.skip(f"{name} has no wrong answers in tests/wrong_answers/ yet")
+        pytest.skip(f"{name} has no wrong answers in tests/assignments/wrong_answers/ yet")
     missing = sorted(exercises - set(answers))
-    assert not missing, f"{name}: exercises without plausible-wrong answers in tests/wrong_answers/{name}/: {missing}"
+    assert not missing, f"{name}: exercises without plausible-wrong answers in tests/assignments/wrong_answers/{name}/: {missing}"
 
 
 def _messages(out: Path) -> dict[str, dict[str, str]]:

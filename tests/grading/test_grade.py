@@ -74,8 +74,8 @@ class Class:
         self.total, self.first = total, first
         self.escapes = [Path.home() / f"escape-{TOKEN}", Path(f"/tmp/escape-{TOKEN}"),
                         Path(f"/home/student/escape-{TOKEN}"),
-                        Path(__file__).resolve().parents[1] / f"escape-{TOKEN}",
-                        Path(__file__).resolve().parents[1] / "rnncourse" / f"escape-{TOKEN}"]
+                        Path(__file__).resolve().parents[2] / f"escape-{TOKEN}",
+                        Path(__file__).resolve().parents[2] / "rnncourse" / f"escape-{TOKEN}"]
         self.port = server_port
         (root.parent / "secret.txt").write_text("the instructor's private notes")
 
@@ -134,7 +134,7 @@ for target in {targets!r}:
         escaped.append(target)
     except OSError as err:
         print("blocked:", target, type(err).__name__)
-for secret in {[str(Path(__file__).resolve().parents[1] / "solutions" / NAME), str(root.parent / "secret.txt")]!r}:
+for secret in {[str(Path(__file__).resolve().parents[2] / "solutions" / NAME), str(root.parent / "secret.txt")]!r}:
     try:
         escaped.append((secret, os.listdir(secret) if os.path.isdir(secret) else open(secret).read()))
     except OSError as err:

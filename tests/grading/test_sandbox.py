@@ -14,7 +14,7 @@ import pytest
 from rnncourse.grading import guard
 from rnncourse.grading.sandbox import Limits, Scratch, kernel_spec, parse_size, sandbox_problem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sizes():

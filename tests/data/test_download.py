@@ -2,7 +2,7 @@
 
 These tests use small files they make, registered as extra datasets in ``SOURCES``; the network
 is replaced by a fake opener, so nothing here waits on DNS. The real datasets are tested in
-``test_data_datasets.py``.
+``tests/data/test_datasets.py``.
 """
 
 from __future__ import annotations
