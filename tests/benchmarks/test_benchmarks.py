@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,67 +46,52 @@ def test_packing_benchmark_runs_and_checks_the_routes_agree(tmp_path):
     assert report["cpu_model"] and len(report["summary"]) == len(rows)
 
 
-@pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
-def test_imdb_benchmark_runs_under_smoke(tmp_path):
+def _run_on_real_data(script: str, tmp_path: Path, timeout: int) -> dict:
+    """Run ``benchmarks/<script>.py --profile smoke`` with the datasets from the mirror in a cache of
+    the test's own; return its results file."""
     env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "imdb.py"), "--profile", "smoke", "--out", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=900,
+        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--profile", "smoke", "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=timeout,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (path,) = tmp_path.glob("imdb-smoke-*.json")
+    (path,) = tmp_path.glob(f"{script}-smoke-*.json")
     report = json.loads(path.read_text())
-    assert report["profile"] == "smoke" and 0.0 <= report["median_test_accuracy"] <= 1.0
+    assert report["profile"] == "smoke"
+    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
+    return report
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_imdb_benchmark_runs_under_smoke(tmp_path):
+    report = _run_on_real_data("imdb", tmp_path, timeout=900)
+    assert 0.0 <= report["median_test_accuracy"] <= 1.0
 
 
 @pytest.mark.skipif(mirror_dir() is None, reason="needs tiny-shakespeare: no RNNCOURSE_MIRROR and no ../shared/data")
 def test_charlm_benchmark_runs_under_smoke(tmp_path):
-    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "charlm.py"), "--profile", "smoke", "--out", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (path,) = tmp_path.glob("charlm-smoke-*.json")
-    report = json.loads(path.read_text())
-    assert report["profile"] == "smoke" and 0 < report["best_valid_loss"] < 10
+    report = _run_on_real_data("charlm", tmp_path, timeout=600)
+    assert 0 < report["best_valid_loss"] < 10
     assert report["best_valid_bits"] > report["best_valid_loss"]          # bits = nats / ln 2
     gen = report["generation"]
     assert len(gen["stateful_seconds_per_char"]) == len(gen["lengths"]) and gen["refeed_over_stateful"] > 0
-    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
 
 
 @pytest.mark.skipif(mirror_dir() is None, reason="needs the English-French pairs: no RNNCOURSE_MIRROR and no ../shared/data")
 def test_seq2seq_benchmark_runs_under_smoke(tmp_path):
-    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "seq2seq.py"), "--profile", "smoke", "--out", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (path,) = tmp_path.glob("seq2seq-smoke-*.json")
-    report = json.loads(path.read_text())
-    assert report["profile"] == "smoke" and 0.0 <= report["dates"]["exact_match_greedy"] <= 1.0
+    report = _run_on_real_data("seq2seq", tmp_path, timeout=600)
+    assert 0.0 <= report["dates"]["exact_match_greedy"] <= 1.0
     assert set(report["translation"]["models"]) == {"additive", "none"}
     assert report["translation"]["test_pairs"] > 0 and report["translation"]["filtering"]
-    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
 
 
 @pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
 def test_deploy_benchmark_runs_under_smoke(tmp_path):
-    env = smoke_env(RNNCOURSE_DATA=str(tmp_path / "data"), RNNCOURSE_MIRROR=str(mirror_dir()))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "deploy.py"), "--profile", "smoke", "--out", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (path,) = tmp_path.glob("deploy-smoke-*.json")
-    report = json.loads(path.read_text())
+    report = _run_on_real_data("deploy", tmp_path, timeout=900)
     routes = {row["route"] for row in report["latency"]}
     assert {"eager PyTorch", "ONNX Runtime fp32", "ONNX Runtime int8"} <= routes
     assert all(row["median_ms"] > 0 and row["p99_ms"] >= row["median_ms"] for row in report["latency"])
     assert report["int8"]["size_ratio"] > 1 and report["service"]["failed"] == 0
-    assert all({"what", "value", "unit", "target", "met"} <= set(row) for row in report["summary"])
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
