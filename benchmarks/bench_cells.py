@@ -36,9 +36,8 @@ import torch.nn as nn
 from torch.utils import benchmark
 
 from rnncourse.device import get_device, seed_everything
-from rnncourse.threads import set_threads, use_free_cores
 
-from machine import load_average, machine_facts, summary_row, write_results
+from machine import load_average, machine_facts, summary_row, use_threads, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -148,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
-    if args.threads:  # recorded as the decision, so environment_summary() keeps it
-        set_threads(args.threads, f"--threads {args.threads}")
-    use_free_cores()  # without --threads: the free cores, decided before measuring
+    use_threads(args.threads)  # --threads, else the free cores, decided before measuring
     device = get_device(args.device)
     load_before = load_average()
     measured = run(device, args.seq_len, args.batch, args.input_size, args.hidden_size, args.min_run_time,

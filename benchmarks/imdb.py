@@ -23,13 +23,12 @@ Data: ``rnncourse.data.download`` fetches IMDB on first use (or takes it from ``
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from machine import add_run_options, load_average, machine_facts, page_pipeline, use_threads, write_results
+from machine import add_run_options, load_average, machine_facts, page_pipeline, start_page_run, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "06-imdb-sentiment.md"
@@ -67,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     add_run_options(parser, RESULTS)
     args = parser.parse_args(argv)
 
-    os.environ["RNNCOURSE_PROFILE"] = args.profile
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    use_threads(args.threads)
+    start_page_run(args.profile, args.threads)
 
     load_before = load_average()
     start = time.perf_counter()

@@ -121,3 +121,11 @@ def use_threads(threads: int | None) -> None:
     if threads:
         set_threads(threads, f"--threads {threads}")
     use_free_cores()
+
+
+def start_page_run(profile: str, threads: int | None) -> None:
+    """Before a page's pipeline runs: its profile (the page reads ``RNNCOURSE_PROFILE``), plots
+    without a screen, and the threads decided before anything is measured."""
+    os.environ["RNNCOURSE_PROFILE"] = profile
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    use_threads(threads)

@@ -31,9 +31,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnncourse.device import get_device, seed_everything
 from rnncourse.padded import run_padded
-from rnncourse.threads import set_threads, use_free_cores
 
-from machine import load_average, machine_facts, summary_row, write_results
+from machine import load_average, machine_facts, summary_row, use_threads, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -84,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    if args.threads:
-        set_threads(args.threads, f"--threads {args.threads}")
-    use_free_cores()
+    use_threads(args.threads)  # --threads, else the free cores, decided before measuring
     device = torch.device(args.device) if args.device else get_device()
     load_before = load_average()
     seed_everything(0)

@@ -27,12 +27,11 @@ of each profile.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from machine import add_run_options, load_average, machine_facts, page_pipeline, use_threads, write_results
+from machine import add_run_options, load_average, machine_facts, page_pipeline, start_page_run, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "chapters" / "05-attention-seq2seq.md"
@@ -66,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     add_run_options(parser, RESULTS)
     args = parser.parse_args(argv)
 
-    os.environ["RNNCOURSE_PROFILE"] = args.profile
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    use_threads(args.threads)
+    start_page_run(args.profile, args.threads)
     load_before = load_average()
     ns = pipeline_namespace()
     config = ns["CONFIG"]
