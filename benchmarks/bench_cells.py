@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 from torch.utils import benchmark
 
-from rnncourse.device import get_device, seed_everything
+from rnncourse.runtime.device import get_device, seed_everything
 
 from machine import load_average, machine_facts, summary_row, use_threads, write_results
 
@@ -137,14 +137,14 @@ def run(device: torch.device, seq_len: int, batch: int, input_size: int, hidden_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: rnncourse.device.get_device())")
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: rnncourse.runtime.device.get_device())")
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--min-run-time", type=float, default=2.0, help="seconds of timing per version")
     parser.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.runtime.threads)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
     use_threads(args.threads)  # --threads, else the free cores, decided before measuring

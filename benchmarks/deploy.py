@@ -17,7 +17,7 @@ Four parts, one results file, ``benchmarks/results/deploy-<profile>-<host>.json`
    pipeline cells) exported to ONNX, quantised by ONNX Runtime (``DynamicQuantizeLSTM``): test
    accuracy of eager, ONNX fp32 and ONNX int8 on the IMDB test reviews (target: int8 loses <= 0.5
    points), file sizes and batch-1 latency, and their ratios.
-4. The service: that model saved with ``rnncourse.checkpoint``, served by ``rnncourse serve`` on
+4. The service: that model saved with ``rnncourse.deploy.checkpoint``, served by ``rnncourse serve`` on
    127.0.0.1, under ``--clients`` concurrent clients (>= 64 for the target) sending real test
    reviews: failed requests (target 0), p50/p99 latency, requests per second.
 
@@ -51,7 +51,7 @@ SIZES = {
 }
 SPEEDUP_TARGET = 10.0
 INT8_MAX_LOSS_POINTS = 0.5
-# the call chapter 6 makes (ids and lengths: the exact padded route of rnncourse.padded, one
+# the call chapter 6 makes (ids and lengths: the exact padded route of rnncourse.nn.padded, one
 # direction at a time); "eager PyTorch" is the same model without lengths (one fused nn.LSTM call)
 EAGER_PADDED = "eager PyTorch, with lengths (chapter 6's call)"
 
@@ -61,8 +61,8 @@ def latency_rows(sizes: dict, threads: int, folder: Path) -> list[dict]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from torch.export._patches import register_lstm_while_loop_decomposition  # private: may change
 
-    from rnncourse.latency import export_onnx, onnx_session, summary, time_calls
-    from rnncourse.models import SentimentClassifier
+    from rnncourse.deploy.latency import export_onnx, onnx_session, summary, time_calls
+    from rnncourse.nn.models import SentimentClassifier
 
     torch.manual_seed(0)
     model = SentimentClassifier(sizes["vocab"], sizes["embed"], sizes["hidden"], num_layers=sizes["layers"],
@@ -101,9 +101,9 @@ def int8_and_service(profile: str, sizes: dict, threads: int, folder: Path) -> t
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from imdb import pipeline_namespace
-    from rnncourse.checkpoint import save_model
-    from rnncourse.latency import export_onnx, load_test, onnx_session, summary, time_calls
-    from rnncourse.serve import ServerProcess
+    from rnncourse.deploy.checkpoint import save_model
+    from rnncourse.deploy.latency import export_onnx, load_test, onnx_session, summary, time_calls
+    from rnncourse.deploy.serve import ServerProcess
 
     ns = pipeline_namespace()
     model, history, train_seconds = ns["train_main_model"](0)
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from rnncourse.threads import set_threads
+    from rnncourse.runtime.threads import set_threads
 
     set_threads(args.threads, f"--threads {args.threads}")   # what environment_summary() reports
     sizes = SIZES[args.profile]

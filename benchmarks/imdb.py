@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": args.profile,
         **machine_facts(),
         "device": str(ns["device"]),
-        "packed": ns["PACK"],  # packed batches (GPU) or the padded route of rnncourse.padded (CPU)
+        "packed": ns["PACK"],  # packed batches (GPU) or the padded route of rnncourse.nn.padded (CPU)
         "load_average_before": load_before,
         "load_average_after": load_average(),
         "config": ns["CONFIG"],

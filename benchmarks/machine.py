@@ -105,7 +105,7 @@ def page_pipeline(page: Path, *, with_imports: bool = False, tag: str = "pipelin
 
 def add_run_options(parser, results: Path, *, threads_default: int | None = None) -> None:
     """The options every benchmark takes: ``--threads``, ``--note`` and ``--out``."""
-    default = ("the free cores, as the book decides: rnncourse.threads" if threads_default is None
+    default = ("the free cores, as the book decides: rnncourse.runtime.threads" if threads_default is None
                else str(threads_default))
     parser.add_argument("--threads", type=int, default=threads_default,
                         help=f"torch CPU threads (default: {default})")
@@ -116,7 +116,7 @@ def add_run_options(parser, results: Path, *, threads_default: int | None = None
 def use_threads(threads: int | None) -> None:
     """Decide torch's threads before measuring: ``--threads`` when given (recorded as the decision,
     so a page's ``environment_summary()`` keeps it), else the free cores."""
-    from rnncourse.threads import set_threads, use_free_cores
+    from rnncourse.runtime.threads import set_threads, use_free_cores
 
     if threads:
         set_threads(threads, f"--threads {threads}")

@@ -2,7 +2,7 @@
 
 On a GPU, cuDNN runs a ``PackedSequence`` natively. On a CPU, PyTorch's packed layer runs step by
 step and its backward pass grows much faster than the number of steps once the lengths in a batch
-differ (pytorch/pytorch issue 149194). ``rnncourse.padded.run_padded`` gives the packed results
+differ (pytorch/pytorch issue 149194). ``rnncourse.nn.padded.run_padded`` gives the packed results
 from the padded batch (each direction over the real steps only); chapter 6 uses it on a CPU.
 
 For each sequence length T the script builds one batch whose lengths are drawn uniformly from
@@ -29,8 +29,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnncourse.device import get_device, seed_everything
-from rnncourse.padded import run_padded
+from rnncourse.runtime.device import get_device, seed_everything
+from rnncourse.nn.padded import run_padded
 
 from machine import load_average, machine_facts, summary_row, use_threads, write_results
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed", type=int, default=128)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.threads)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the free cores, as the book decides: rnncourse.runtime.threads)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     use_threads(args.threads)  # --threads, else the free cores, decided before measuring

@@ -13,11 +13,11 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "info": ("rnncourse.device_info", "show the torch version, device, profile and data folders"),
+    "info": ("rnncourse.info", "show the torch version, device, profile and data folders"),
     "download": ("rnncourse.data.download_command", "download a dataset into the cache (imdb, shakespeare, fra-eng, all)"),
     "check": ("rnncourse.grading.check", "self-check an exercise notebook against its visible tests"),
     "grade": ("rnncourse.grading.grade_command", "autograde a class's submissions in a sandbox"),
-    "serve": ("rnncourse.serve", "serve saved models over HTTP (sentiment prediction, streaming generation)"),
+    "serve": ("rnncourse.deploy.serve", "serve saved models over HTTP (sentiment prediction, streaming generation)"),
 }
 
 

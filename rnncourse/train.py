@@ -62,9 +62,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
-from rnncourse.device import autocast, get_device, loader_kwargs, make_grad_scaler, seed_everything, to_device
-from rnncourse.files import atomic_path
-from rnncourse.progress import progress_bar
+from rnncourse.runtime.device import autocast, get_device, loader_kwargs, make_grad_scaler, seed_everything, to_device
+from rnncourse.runtime.files import atomic_path
+from rnncourse.runtime.progress import progress_bar
 
 __all__ = ["History", "EarlyStopping", "Checkpoint", "fit", "evaluate", "predict", "save_checkpoint",
            "load_checkpoint", "init_distributed", "is_main_process", "distributed_loader"]
@@ -212,7 +212,7 @@ def init_distributed() -> torch.device:
     """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1) and return this
     process's device: ``cuda:LOCAL_RANK`` with the NCCL backend when the device is CUDA, else the
     CPU with gloo (PyTorch has no process group for MPS). Without torchrun it does nothing and
-    returns :func:`~rnncourse.device.get_device`. Safe to call again; :func:`fit` calls it itself."""
+    returns :func:`~rnncourse.runtime.device.get_device`. Safe to call again; :func:`fit` calls it itself."""
     if not _distributed() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         cuda = get_device().type == "cuda"
         if cuda:
@@ -237,7 +237,7 @@ def distributed_loader(dataset, batch_size: int, *, shuffle: bool = True, seed: 
     With N processes each gets ``batch_size // N`` examples of every global batch through a
     ``DistributedSampler`` (its order is a function of ``seed`` and the epoch, which :func:`fit`
     sets), so one process and N processes see the same global batches. Worker and pinned-memory
-    settings come from :func:`~rnncourse.device.loader_kwargs`; ``kwargs`` (``collate_fn``, ...) go
+    settings come from :func:`~rnncourse.runtime.device.loader_kwargs`; ``kwargs`` (``collate_fn``, ...) go
     to the ``DataLoader``. If N does not divide ``len(dataset)``, the sampler repeats a few examples
     to even out the shares (``drop_last=True`` leaves the remainder out instead).
     """
@@ -423,9 +423,9 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
     - ``clip_grad_norm``: rescale the gradients so their global L2 norm is at most this.
     - ``early_stopping``: an :class:`EarlyStopping` (an int ``k`` is ``EarlyStopping(k)``).
     - ``checkpoint``: a :class:`Checkpoint` (a path is ``Checkpoint(path)``, written but not resumed).
-    - ``device``: default :func:`~rnncourse.device.get_device`; the model is moved there.
+    - ``device``: default :func:`~rnncourse.runtime.device.get_device`; the model is moved there.
     - ``amp=True``: mixed precision where the device default has it (CUDA), see
-      :func:`~rnncourse.device.autocast`; CPU and MPS then train in float32 as before.
+      :func:`~rnncourse.runtime.device.autocast`; CPU and MPS then train in float32 as before.
     - ``seed``: seeds everything first (shuffling, dropout). Seed before building the model to fix
       its initial weights too.
 
@@ -488,7 +488,7 @@ def fit(model: torch.nn.Module, train_loader, *, optimizer: torch.optim.Optimize
         per_epoch = len(train_loader)
     except TypeError:
         per_epoch = None
-    # Redraws in place in a terminal or notebook; a line now and then in a log (rnncourse.progress).
+    # Redraws in place in a terminal or notebook; a line now and then in a log (rnncourse.runtime.progress).
     bar = progress_bar(total=per_epoch and per_epoch * epochs, initial=(per_epoch or 0) * len(history),
                        desc="fit", unit="batch", disable=not show, dynamic_ncols=True)
 

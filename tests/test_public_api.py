@@ -14,9 +14,9 @@ import pytest
 from conftest import ROOT
 
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
-PUBLIC_MODULES = {"rnncourse", "rnncourse.checkpoint", "rnncourse.checks", "rnncourse.data",
-                  "rnncourse.decoding", "rnncourse.device", "rnncourse.language_model", "rnncourse.latency", "rnncourse.models",
-                  "rnncourse.padded", "rnncourse.plot", "rnncourse.sampling", "rnncourse.serve",
+PUBLIC_MODULES = {"rnncourse", "rnncourse.deploy.checkpoint", "rnncourse.grading.checks", "rnncourse.data",
+                  "rnncourse.nn.decoding", "rnncourse.runtime.device", "rnncourse.nn.language_model", "rnncourse.deploy.latency", "rnncourse.nn.models",
+                  "rnncourse.nn.padded", "rnncourse.plot", "rnncourse.nn.sampling", "rnncourse.deploy.serve",
                   "rnncourse.train"}
 
 
@@ -55,3 +55,18 @@ def test_only_public_names_are_used(path):
         assert module_name in PUBLIC_MODULES, f"{path.name} imports from {module_name}, which is not a public module"
         module = importlib.import_module(module_name)
         assert name in getattr(module, "__all__", []), f"{path.name} uses {module_name}.{name}, which is not public"
+
+
+@pytest.mark.parametrize("old", ["rnncourse.checks", "rnncourse.device", "rnncourse.serve"])
+def test_a_moved_module_still_imports_for_one_release_with_a_warning(old):
+    import subprocess
+    import sys
+
+    from rnncourse._moved import MOVED
+
+    code = (f"import warnings, importlib\nwarnings.simplefilter('error')\n"
+            f"try:\n    importlib.import_module({old!r})\nexcept DeprecationWarning as e:\n    print(e)\n"
+            f"warnings.simplefilter('ignore')\n"
+            f"print(importlib.import_module({old!r}) is importlib.import_module({MOVED[old]!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert f"{old} moved to {MOVED[old]}" in out and out.strip().endswith("True"), out

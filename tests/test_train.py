@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
-from rnncourse.device import seed_everything
+from rnncourse.runtime.device import seed_everything
 from rnncourse.train import Checkpoint, EarlyStopping, History, evaluate, fit, load_checkpoint, predict, save_checkpoint
 
 

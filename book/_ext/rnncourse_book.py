@@ -119,7 +119,7 @@ def _cache_per_profile(app, config):
         return
     sys.path.insert(0, str(_repo_root(app)))
     try:
-        from rnncourse.profiles import get_profile
+        from rnncourse.runtime.profiles import get_profile
     finally:
         sys.path.pop(0)
     profile = get_profile()  # an unknown RNNCOURSE_PROFILE fails here, before anything runs
@@ -128,7 +128,7 @@ def _cache_per_profile(app, config):
 
 
 def _progress_as_lines(app, config):
-    """Progress bars in the executed chapters print lines (rnncourse.progress), not a notebook
+    """Progress bars in the executed chapters print lines (rnncourse.runtime.progress), not a notebook
     widget: a widget's page needs require.js and the widget manager from a CDN, so offline it
     shows nothing and the browser console reports the failed loads."""
     os.environ["RNNCOURSE_PROGRESS"] = "lines"

@@ -86,7 +86,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
 
-from rnncourse.processes import pid_alive
+from rnncourse.runtime.processes import pid_alive
 
 __all__ = ["DataError", "SOURCES", "cache_dir", "download", "mirror_location"]
 
@@ -433,7 +433,7 @@ def _transfer(stream: BinaryIO, size: int | None, out: BinaryIO, description: st
 
     Errors of reading are raised as ``_OriginFailed``; errors of writing (a full disk) as they are.
     """
-    from rnncourse.progress import progress_bar
+    from rnncourse.runtime.progress import progress_bar
 
     digest = hashlib.sha256()
     copied = 0

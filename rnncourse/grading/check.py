@@ -26,11 +26,11 @@ import nbformat
 from rnncourse.grading.cells import test_cells
 from rnncourse.grading.feedback import format_points
 from rnncourse.grading.kernel import pinned_kernel_env
-from rnncourse.grading.runner import Run, run_notebook
+from rnncourse.grading.runner import run_notebook
 from rnncourse.grading.sandbox import Limits, Scratch, add_time_limit_arguments, parse_size
-from rnncourse.grading.scoring import TestResult, score_tests
-from rnncourse.grading.status import Status
-from rnncourse.threads import choose_threads
+from rnncourse.grading.scoring import score_tests
+from rnncourse.grading.outcomes import Run, Status, TestResult
+from rnncourse.runtime.threads import choose_threads
 
 __all__ = ["add_arguments", "check_notebook", "run"]
 
@@ -44,7 +44,7 @@ def check_notebook(path: Path, limits: Limits) -> tuple[Run, list[TestResult]]:
     with tempfile.TemporaryDirectory(prefix="rnncourse-check-") as tmp:
         scratch = Scratch(Path(tmp))
         env = pinned_kernel_env()
-        # torch in the kernel uses the thread count every page uses (rnncourse.threads).
+        # torch in the kernel uses the thread count every page uses (rnncourse.runtime.threads).
         env["OMP_NUM_THREADS"] = str(choose_threads()[0])
         run = run_notebook(nb, limits, scratch, sandboxed=False, grading=False, cwd=path.resolve().parent,
                            env=env)

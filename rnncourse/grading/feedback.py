@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from rnncourse.grading.status import Status
+from rnncourse.grading.outcomes import Status
 
 __all__ = ["feedback_html", "format_points"]
 

@@ -4,7 +4,7 @@ recorded, several at a time.
 :func:`grade_class` is what ``rnncourse grade`` runs (:mod:`rnncourse.grading.grade_command`);
 :func:`grade_notebooks` grades a few notebooks the same way and returns each exercise's points.
 The steps live in :mod:`~rnncourse.grading.restore`, :mod:`~rnncourse.grading.runner`,
-:mod:`~rnncourse.grading.status` and :mod:`~rnncourse.grading.records`; the instructor's manual
+:mod:`~rnncourse.grading.verdict` and :mod:`~rnncourse.grading.records`; the instructor's manual
 is the book's instructor page.
 
 The worker threads only wait on kernels and write files: anything that is not thread-safe in
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnncourse.files import write_if_changed
+from rnncourse.runtime.files import write_if_changed
 from rnncourse.grading.assignments import AssignmentError, assignment_names, graded_cells
 from rnncourse.grading.cells import exercise_titles, grade_id
 from rnncourse.grading.records import (ERROR_LOG, Context, log_error, new_result, previous_result, result_key, sha256,
@@ -35,9 +35,10 @@ from rnncourse.grading.restore import NOT_THREAD_SAFE, prepare_course, restore
 from rnncourse.grading.runner import import_bindings, run_notebook
 from rnncourse.grading.scoring import score_tests
 from rnncourse.grading.sandbox import Limits, Scratch, sandbox_problem, unsandboxed_env
-from rnncourse.grading.status import Status, decide
+from rnncourse.grading.outcomes import Status
+from rnncourse.grading.verdict import decide
 from rnncourse.grading.submissions import Submission, SubmissionsError, collect
-from rnncourse.processes import pid_alive
+from rnncourse.runtime.processes import pid_alive
 
 __all__ = ["GradingError", "grade_class", "grade_notebooks"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from rnncourse.grading.assignments import AssignmentError
 from rnncourse.grading.grade import grade_class
 from rnncourse.grading.sandbox import Limits, add_time_limit_arguments, parse_size, sandbox_problem
-from rnncourse.grading.status import Status
+from rnncourse.grading.outcomes import Status
 from rnncourse.grading.submissions import SubmissionsError
-from rnncourse.processes import cpu_count
+from rnncourse.runtime.processes import cpu_count
 
 __all__ = ["add_arguments", "run"]
 

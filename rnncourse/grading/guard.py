@@ -2,7 +2,7 @@
 
 A test cell passes when its checks raise nothing. A submission can fake that without a correct
 answer by changing what the checks compare against (``np.allclose = lambda *a, **k: True``,
-``rnncourse.checks.check_close = ...``, ``check_close = lambda *a, **k: None`` in the
+``rnncourse.grading.checks.check_close = ...``, ``check_close = lambda *a, **k: None`` in the
 notebook, ``nn.LSTM.forward = my_forward`` so that the reference agrees with the answer), or by
 hiding the error (an IPython input or AST transformer, a custom exception handler, a patched
 ``showtraceback``, a trace function). The grader therefore runs every test cell as::
@@ -14,7 +14,7 @@ hiding the error (an IPython input or AST transformer, a custom exception handle
 :func:`arm` runs first, before any cell of the notebook: it imports the reference modules and
 takes a snapshot of everything a test can reach through them (``numpy``, ``numpy.testing``,
 ``math``, ``torch`` with ``torch.nn``, ``torch.nn.functional``, ``torch.nn.utils.rnn``,
-``torch.testing``, ``rnncourse.checks``, the builtins, and every module the notebook's locked
+``torch.testing``, ``rnncourse.grading.checks``, the builtins, and every module the notebook's locked
 cells import): their functions and classes, the attributes of those classes along their MRO,
 functions' code objects, ``sys.modules`` entries, the names the locked cells bind in the
 notebook (``np``, ``torch``, ``check_close``, ...), the IPython shell's transformers, exception
@@ -49,7 +49,7 @@ __all__ = ["arm", "report"]
 
 REFERENCE_MODULES = (
     "builtins", "math", "numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional",
-    "torch.nn.utils.rnn", "torch.testing", "rnncourse.checks",
+    "torch.nn.utils.rnn", "torch.testing", "rnncourse.grading.checks",
 )
 SHELL_METHODS = (
     "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "transform_ast",
@@ -86,7 +86,7 @@ def _shell():
 
 def arm(bindings: list[tuple[str, str, str | None]] = (), stream=None) -> None:
     """Take the snapshot. ``bindings``: ``(name, module, attribute)`` for every name the locked
-    cells bind by import (``("np", "numpy", None)``, ``("check_close", "rnncourse.checks",
+    cells bind by import (``("np", "numpy", None)``, ``("check_close", "rnncourse.grading.checks",
     "check_close")``); the modules are imported here, before any student code runs.
     ``stream``: where :func:`report` writes (default: ``sys.stdout`` as it is now)."""
     modules: dict[str, types.ModuleType] = {}

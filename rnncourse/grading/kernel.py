@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rnncourse.files import write_atomically
+from rnncourse.runtime.files import write_atomically
 
 __all__ = ["NOTEBOOK_KERNEL", "pin_kernel_here", "pinned_kernel_dir", "pinned_kernel_env"]
 

@@ -20,10 +20,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnncourse.files import atomic_path, write_if_changed
+from rnncourse.runtime.files import atomic_path, write_if_changed
 from rnncourse.grading.feedback import feedback_html
 from rnncourse.grading.sandbox import Limits
-from rnncourse.grading.status import NOT_EXECUTED, Status
+from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 from rnncourse.grading.submissions import Submission
 
 __all__ = ["Context", "log_error", "new_result", "previous_result", "result_key", "store_result",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnncourse.files import write_atomically
+from rnncourse.runtime.files import write_atomically
 from rnncourse.grading.assignments import (
     assignment_names,
     make_course,

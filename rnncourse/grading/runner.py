@@ -26,58 +26,20 @@ import secrets
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from rnncourse.grading.cells import nbgrader, test_cells
 from rnncourse.grading.sandbox import CPU_MARGIN_S, Limits, Scratch, kernel_spec
-from rnncourse.grading.status import Status, is_memory_error
+from rnncourse.grading.outcomes import CellRun, Run, Status
 
-__all__ = ["CellRun", "Run", "import_bindings", "run_notebook"]
+__all__ = ["import_bindings", "run_notebook"]
 
 INTERRUPT_GRACE_S = 10.0
 OUTPUT_LIMIT = 100_000
 GRADING_KERNEL = "rnncourse-grading"  # the kernelspec the grader writes into each run's scratch
 GUARD = '__import__("rnncourse.grading.guard", fromlist=["report"]).report'
-
-
-@dataclass
-class CellRun:
-    """What happened to one code cell."""
-
-    status: Status = Status.NOT_RUN  # OK | ERROR | TIMEOUT | NOT_RUN
-    ename: str = ""
-    evalue: str = ""
-    exit_requested: bool = False
-    guard_lines: list[tuple[str, str, str]] = field(default_factory=list)  # (stage, state, detail)
-
-
-@dataclass
-class Run:
-    """An executed notebook: ``nb`` has the outputs; ``cells[i]`` is the fate of cell ``i``."""
-
-    nb: nbformat.NotebookNode
-    cells: dict[int, CellRun]
-    fate: Status = Status.COMPLETED  # COMPLETED | TIMEOUT | EXITED | DIED | START_FAILED | CANCELLED
-    detail: str = ""
-    stopped_at: int | None = None  # the cell that was running when the run ended early
-    exit_code: int | None = None
-    stderr_tail: str = ""
-    seconds: float = 0.0
-
-    @property
-    def memory_exhausted(self) -> bool:
-        texts = [f"{c.ename}: {c.evalue}" for c in self.cells.values() if c.status == Status.ERROR]
-        if self.fate == Status.DIED:
-            texts.append(self.stderr_tail)
-        return any(is_memory_error(t) for t in texts)
-
-    @property
-    def exits(self) -> list[int]:
-        """Cells that tried to end the interpreter (``sys.exit()``, ``exit()``)."""
-        return [i for i, c in self.cells.items() if c.exit_requested or c.ename == "SystemExit"]
 
 
 def import_bindings(nb: nbformat.NotebookNode) -> list[tuple[str, str, str | None]]:

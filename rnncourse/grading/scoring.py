@@ -9,30 +9,13 @@ its error, and the executed notebook gets a ``GradingError`` output where the ce
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import nbformat
 
 from rnncourse.grading.cells import exercise_titles, nbgrader, test_cells
-from rnncourse.grading.runner import CellRun, Run
-from rnncourse.grading.status import Status
+from rnncourse.grading.outcomes import CellRun, Run, Status, TestResult
 
-__all__ = ["TestResult", "score_tests"]
-
-
-@dataclass
-class TestResult:
-    """One graded test cell: ``score`` of ``points``; ``message`` says why it failed."""
-
-    index: int
-    grade_id: str
-    title: str
-    points: float
-    score: float
-    passed: bool
-    message: str = ""
-    tampered: str = ""
-    ran: bool = True
+__all__ = ["score_tests"]
 
 
 def _first_lines(text: str, n: int = 6) -> str:

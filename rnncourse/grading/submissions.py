@@ -39,7 +39,7 @@ from typing import Callable
 
 import nbformat
 
-from rnncourse.grading.status import Status
+from rnncourse.grading.outcomes import Status
 
 __all__ = ["Submission", "SubmissionsError", "collect"]
 

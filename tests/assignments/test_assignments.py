@@ -102,7 +102,7 @@ kernelspec:
 nbgrader: {grade: false, grade_id: setup, locked: true, schema_version: 3, solution: false}
 ---
 import numpy as np
-from rnncourse.checks import check_close
+from rnncourse.grading.checks import check_close
 ```
 
 ### Exercise 1: double (2 points)

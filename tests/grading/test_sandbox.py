@@ -56,9 +56,9 @@ def armed():
     """The guard armed in this process, as the grader arms it in a kernel; returns a checker."""
     torch = pytest.importorskip("torch")
     namespace, out = {}, io.StringIO()
-    exec("import numpy as np\nimport torch\nfrom torch import nn\nfrom rnncourse.checks import check_close", namespace)
+    exec("import numpy as np\nimport torch\nfrom torch import nn\nfrom rnncourse.grading.checks import check_close", namespace)
     guard.arm([("np", "numpy", None), ("torch", "torch", None), ("nn", "torch.nn", None),
-               ("check_close", "rnncourse.checks", "check_close")], stream=out)
+               ("check_close", "rnncourse.grading.checks", "check_close")], stream=out)
 
     def report():
         guard.report("T0KEN", namespace, "before")
@@ -79,7 +79,7 @@ def test_guard_passes_an_honest_notebook(armed):
 
 @pytest.mark.parametrize("attack, words", [
     ("np.allclose = lambda *a, **k: True", "numpy.allclose was replaced"),
-    ("import rnncourse.checks\nrnncourse.checks.check_close = lambda *a, **k: None", "rnncourse.checks.check_close"),
+    ("import rnncourse.grading.checks\nrnncourse.checks.check_close = lambda *a, **k: None", "rnncourse.grading.checks.check_close"),
     ("check_close = lambda *a, **k: None", "'check_close', which the tests use, was redefined"),
     ("np = type('FakeNumpy', (), {})()", "'np', which the tests use, was redefined"),
     ("torch.testing.assert_close.__code__ = (lambda *a, **k: None).__code__", "the code of"),
@@ -87,7 +87,7 @@ def test_guard_passes_an_honest_notebook(armed):
     ("nn.LSTM.forward = lambda self, *a: a", "LSTM.forward was replaced"),
     ("import builtins\nbuiltins.isinstance = lambda *a: True", "builtins.isinstance was replaced"),
     ("import builtins\nbuiltins.vars = builtins.len = lambda *a: {}", "builtins.vars was replaced"),
-    ("get_ipython = None\nimport rnncourse.checks as c\nc.np = type('N', (), {'isclose': None})", "rnncourse.checks.np"),
+    ("get_ipython = None\nimport rnncourse.grading.checks as c\nc.np = type('N', (), {'isclose': None})", "rnncourse.grading.checks.np"),
     ("import sys\nsys.modules['numpy'] = None", "sys.modules['numpy'] was replaced"),
     ("import sys\nsys.settrace(lambda *a: None)", "a trace or profile function"),
 ])

@@ -1,6 +1,6 @@
 # The course's sampler instead of writing one.
 # expect: sample_token
-from rnncourse.sampling import sample_token
+from rnncourse.nn.sampling import sample_token
 
 
 def sample_next(logits, temperature=1.0, top_k=None, generator=None):

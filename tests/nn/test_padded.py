@@ -1,4 +1,4 @@
-"""rnncourse.padded: a padded run gives a packed run's outputs, final states and gradients."""
+"""rnncourse.nn.padded: a padded run gives a packed run's outputs, final states and gradients."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnncourse.padded import final_states, reverse_within_length, run_padded
+from rnncourse.nn.padded import final_states, reverse_within_length, run_padded
 
 
 def test_reverse_within_length_keeps_the_padding_in_place_and_undoes_itself():

@@ -65,14 +65,14 @@ def environment_summary() -> str:
     cores free)``.
 
     It also decides PyTorch's CPU thread count for the rest of the process, once, from the cores
-    that are free (:func:`rnncourse.threads.use_free_cores`), so every page and assignment that
+    that are free (:func:`rnncourse.runtime.threads.use_free_cores`), so every page and assignment that
     prints it runs with a thread count that suits the machine as it is now.
     """
     import platform
 
     import torch
 
-    from rnncourse.threads import use_free_cores
+    from rnncourse.runtime.threads import use_free_cores
 
     threads, why = use_free_cores()
 

@@ -20,7 +20,7 @@ Endpoints (JSON in, JSON out; every error is ``{"error": "<what is wrong>"}`` wi
 Input is checked before the model sees it: a body over ``MAX_BODY_BYTES`` is refused from its
 ``Content-Length`` (413) or as soon as the bytes read pass the limit, never read whole; then
 UTF-8 (400), JSON (400), and the fields' presence, types and sizes (422). A checkpoint that is
-missing or damaged stops the server at start with the reason (``rnncourse.checkpoint``).
+missing or damaged stops the server at start with the reason (``rnncourse.deploy.checkpoint``).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ class GeneratorService:
 
     def stream(self, request: GenerateRequest):
         """Server-sent events: one ``data:`` line per generated character, then ``event: end``."""
-        from rnncourse.language_model import generate
+        from rnncourse.nn.language_model import generate
 
         unknown = sorted({c for c in request.prompt if c not in self.stoi})
         if unknown:
@@ -210,7 +210,7 @@ class GeneratorService:
 
 def load_services(paths: list[str]) -> dict:
     """kind -> service for each checkpoint; raises CheckpointError with the reason."""
-    from rnncourse.checkpoint import CheckpointError, load_model
+    from rnncourse.deploy.checkpoint import CheckpointError, load_model
 
     services = {}
     for path in paths:
@@ -331,7 +331,7 @@ class ServerProcess:
 # ----------------------------------------------------------------------------- the command
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT",
-                        help="model files written by rnncourse.checkpoint.save_model (sentiment and/or char-lm)")
+                        help="model files written by rnncourse.deploy.checkpoint.save_model (sentiment and/or char-lm)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -342,7 +342,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from rnncourse.checkpoint import CheckpointError
+    from rnncourse.deploy.checkpoint import CheckpointError
 
     if args.workers < 1 or args.threads < 1 or not 0 < args.port < 65536:
         print("error: --workers and --threads must be at least 1 and --port in 1-65535.", file=sys.stderr)
@@ -366,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         os.environ[_ENV] = json.dumps(paths)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
-        uvicorn.run("rnncourse.serve:app_from_environment", factory=True, host=args.host, port=args.port,
+        uvicorn.run("rnncourse.deploy.serve:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level="warning", timeout_graceful_shutdown=5)
     print("server stopped", file=sys.stderr, flush=True)
     return 0

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from rnncourse.sampling import sample_token
+from rnncourse.nn.sampling import sample_token
 
 __all__ = ["CharLM", "generate", "generate_by_refeeding"]
 
@@ -89,7 +89,7 @@ def generate(model: CharLM, prompt_ids: Sequence[int] | torch.Tensor, n: int, *,
     """Yield ``n`` new ids after ``prompt_ids``, one at a time, keeping only the hidden state.
 
     The prompt is read once; then each step feeds the one id just drawn, ``(1, 1)``, with the
-    carried state, and draws the next from the last scores with :func:`~rnncourse.sampling.sample_token`
+    carried state, and draws the next from the last scores with :func:`~rnncourse.nn.sampling.sample_token`
     (``temperature``, ``top_k``, ``top_p``, ``generator`` as there). Work and memory per id are
     constant. The model runs in eval mode without gradients and gets its mode back at the end::
 

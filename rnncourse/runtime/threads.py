@@ -4,7 +4,7 @@ On a 2-core machine two threads make a training step about 25% faster than one w
 is idle, but about 3x slower while another process holds a core (the two threads wait on each
 other). So the course counts the cores that are free right now and uses that many::
 
-    from rnncourse.threads import use_free_cores
+    from rnncourse.runtime.threads import use_free_cores
     threads, reason = use_free_cores()   # environment_summary() calls it for every page
 
 The rules, first match wins:
@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 
-from rnncourse.processes import cpu_count
+from rnncourse.runtime.processes import cpu_count
 
 __all__ = ["ENV_VAR", "choose_threads", "set_threads", "use_free_cores", "usable_cores"]
 

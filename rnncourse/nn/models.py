@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnncourse.padded import final_states, run_padded
+from rnncourse.nn.padded import final_states, run_padded
 
 __all__ = ["SentimentClassifier"]
 

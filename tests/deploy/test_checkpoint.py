@@ -1,13 +1,13 @@
-"""rnncourse.checkpoint: a model file carries what serving needs, and refuses what it cannot load."""
+"""rnncourse.deploy.checkpoint: a model file carries what serving needs, and refuses what it cannot load."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from rnncourse.checkpoint import FORMAT_VERSION, CheckpointError, load_model, save_model
-from rnncourse.language_model import CharLM
-from rnncourse.models import SentimentClassifier
+from rnncourse.deploy.checkpoint import FORMAT_VERSION, CheckpointError, load_model, save_model
+from rnncourse.nn.language_model import CharLM
+from rnncourse.nn.models import SentimentClassifier
 
 ITOS = ["<pad>", "<unk>", "good", "bad", "movie"]
 CONFIG = dict(vocab_size=len(ITOS), embed_dim=6, hidden_size=5, pack=False)

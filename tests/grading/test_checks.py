@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.checks import check_close, check_equal, check_shape, check_type, numeric_gradient, rel_error
+from rnncourse.grading.checks import check_close, check_equal, check_shape, check_type, numeric_gradient, rel_error
 
 
 def test_check_close_names_the_worst_element():
@@ -50,7 +50,7 @@ def test_numeric_gradient_and_rel_error():
 
 # --- run_learner: the learner's call, its failures and the routes it may not take ---------------
 
-from rnncourse.checks import RefusedRoute, run_learner  # noqa: E402
+from rnncourse.grading.checks import RefusedRoute, run_learner  # noqa: E402
 
 LSTM_REASON = "this exercise asks you to write the gates yourself; torch.lstm_cell computes them for you"
 
@@ -195,12 +195,12 @@ def test_forbid_names_that_do_not_exist_are_the_test_authors_error():
 def test_run_learner_patching_is_invisible_to_the_grader_guard_and_the_guard_protects_it():
     import io
 
-    from rnncourse import checks
+    from rnncourse.grading import checks
     from rnncourse.grading import guard
 
     namespace, out = {}, io.StringIO()
-    exec("import torch\nfrom rnncourse.checks import run_learner", namespace)
-    guard.arm([("torch", "torch", None), ("run_learner", "rnncourse.checks", "run_learner")], stream=out)
+    exec("import torch\nfrom rnncourse.grading.checks import run_learner", namespace)
+    guard.arm([("torch", "torch", None), ("run_learner", "rnncourse.grading.checks", "run_learner")], stream=out)
 
     def report():
         guard.report("T0KEN", namespace, "after")
@@ -213,7 +213,7 @@ def test_run_learner_patching_is_invisible_to_the_grader_guard_and_the_guard_pro
     original = checks.run_learner
     checks.run_learner = lambda *a, **k: None
     state, detail = report()
-    assert state == "tampered" and "rnncourse.checks.run_learner was replaced" in detail
+    assert state == "tampered" and "rnncourse.grading.checks.run_learner was replaced" in detail
     assert checks.run_learner is original
 
 

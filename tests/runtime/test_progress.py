@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from rnncourse.progress import progress_bar
+from rnncourse.runtime.progress import progress_bar
 
 
 class _Terminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""rnncourse.language_model and rnncourse.data.ContiguousBatches: the pieces of truncated BPTT and
+"""rnncourse.nn.language_model and rnncourse.data.ContiguousBatches: the pieces of truncated BPTT and
 stateful generation."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnncourse.data import ContiguousBatches
-from rnncourse.language_model import CharLM, generate, generate_by_refeeding
+from rnncourse.nn.language_model import CharLM, generate, generate_by_refeeding
 
 
 @pytest.mark.parametrize("n, batch_size, bptt", [(25, 3, 3), (1000, 7, 13), (101, 4, 200), (11, 10, 1)])

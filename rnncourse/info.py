@@ -1,8 +1,8 @@
 """``rnncourse info``: what this machine offers the course, and what the course will use.
 
-Prints the torch build, the device :func:`rnncourse.device.get_device` picks and why, CUDA and MPS
+Prints the torch build, the device :func:`rnncourse.runtime.device.get_device` picks and why, CUDA and MPS
 availability, each GPU's name and memory, the CPU threads (and how many a chapter would use now,
-:mod:`rnncourse.threads`), the mixed precision and ``DataLoader``
+:mod:`rnncourse.runtime.threads`), the mixed precision and ``DataLoader``
 settings :func:`rnncourse.train.fit` will use, the active profile, and the data cache and mirror.
 ``--json`` prints the same facts as a JSON object. The exit status is 1 when the environment is
 set up wrongly (``RNNCOURSE_DEVICE`` names a device that is not there, an unknown profile).
@@ -48,9 +48,9 @@ def collect() -> tuple[dict[str, str], list[str]]:
     import torch.distributed as dist
 
     from rnncourse import __version__
-    from rnncourse.device import _amp_dtype, _cpu_count, _mps_available, device_reason, get_device, loader_kwargs
-    from rnncourse.profiles import get_profile, profile_source
-    from rnncourse.threads import choose_threads
+    from rnncourse.runtime.device import _amp_dtype, _cpu_count, _mps_available, device_reason, get_device, loader_kwargs
+    from rnncourse.runtime.profiles import get_profile, profile_source
+    from rnncourse.runtime.threads import choose_threads
 
     facts: dict[str, str] = {}
     problems: list[str] = []
@@ -107,7 +107,7 @@ def collect() -> tuple[dict[str, str], list[str]]:
         else:
             facts["mixed precision"] = f"off by default on {device.type}: fit(amp=True) trains in float32"
         kwargs = loader_kwargs(device)
-        facts["DataLoader"] = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + " (rnncourse.device.loader_kwargs)"
+        facts["DataLoader"] = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + " (rnncourse.runtime.device.loader_kwargs)"
     backends = [name for name, ok in (("gloo", dist.is_available() and dist.is_gloo_available()),
                                       ("nccl", dist.is_available() and dist.is_nccl_available())) if ok]
     facts["torchrun backends"] = ", ".join(backends) or "none (torch.distributed is not available)"

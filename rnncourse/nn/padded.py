@@ -2,7 +2,7 @@
 
 ::
 
-    from rnncourse.padded import run_padded, final_states
+    from rnncourse.nn.padded import run_padded, final_states
     out = run_padded(lstm, x, lengths)               # (B, T, D*H), exact at every real step
     h = final_states(out, lengths, directions=2)     # (B, 2H): [h_L forward ; h_1 backward]
 

@@ -1,4 +1,4 @@
-"""rnncourse.device: device choice (CUDA/MPS simulated), moving batches, autocast, loaders, seeding."""
+"""rnncourse.runtime.device: device choice (CUDA/MPS simulated), moving batches, autocast, loaders, seeding."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-from rnncourse import device as dev
-from rnncourse.device import (autocast, device_reason, get_device, loader_kwargs, make_grad_scaler,
+from rnncourse.runtime import device as dev
+from rnncourse.runtime.device import (autocast, device_reason, get_device, loader_kwargs, make_grad_scaler,
                               seed_everything, to_device)
 
 

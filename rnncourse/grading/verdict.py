@@ -1,64 +1,16 @@
-"""The one vocabulary of outcomes: of a cell, of a notebook's run and of a submission's grade.
+"""A submission's grade status and the reason shown to the student and the instructor.
 
-:class:`Status` is a ``str`` enumeration, so results files and ``grades.csv`` hold its plain
-values (``"graded"``, ``"timeout"``, ...). :func:`decide` turns an executed submission into its
-grade status and the reason shown to the student and the instructor.
+:func:`decide` reads an executed submission (:class:`~rnncourse.grading.outcomes.Run`) and its
+scored tests; :func:`where` names a cell as a student finds it in the notebook.
 """
 
 from __future__ import annotations
 
-import re
-from enum import StrEnum
-from typing import TYPE_CHECKING
-
 from rnncourse.grading.cells import heading_above
+from rnncourse.grading.outcomes import Run, Status, TestResult, is_memory_error
+from rnncourse.grading.sandbox import Limits, format_size
 
-if TYPE_CHECKING:
-    from rnncourse.grading.runner import Run
-    from rnncourse.grading.scoring import TestResult
-    from rnncourse.grading.sandbox import Limits
-
-__all__ = ["MEMORY_ERRORS", "NOT_EXECUTED", "Status", "decide", "is_memory_error", "where"]
-
-
-class Status(StrEnum):
-    """Outcomes. A cell: ``OK``, ``ERROR``, ``TIMEOUT``, ``NOT_RUN``. A notebook's run:
-    ``COMPLETED``, ``TIMEOUT``, ``EXITED``, ``DIED``, ``START_FAILED``, ``CANCELLED``. A
-    submission's grade: ``GRADED``, ``RESTORED``, ``TIMEOUT``, ``MEMORY``, ``KERNEL_DIED``,
-    ``EXITED``, ``TAMPERED``, ``ERROR`` (the grader failed) and the five of :data:`NOT_EXECUTED`."""
-
-    OK = "ok"
-    ERROR = "error"
-    TIMEOUT = "timeout"
-    NOT_RUN = "not_run"
-    COMPLETED = "completed"
-    EXITED = "exited"
-    DIED = "died"
-    START_FAILED = "start_failed"
-    CANCELLED = "cancelled"
-    GRADED = "graded"
-    RESTORED = "restored"
-    MEMORY = "memory"
-    KERNEL_DIED = "kernel_died"
-    TAMPERED = "tampered"
-    MISSING = "missing"
-    WRONG_FILENAME = "wrong_filename"
-    EMPTY = "empty"
-    INVALID_JSON = "invalid_json"
-    INVALID_NOTEBOOK = "invalid_notebook"
-
-
-# submissions that were never executed: nothing to grade (see rnncourse.grading.submissions)
-NOT_EXECUTED = frozenset({Status.MISSING, Status.WRONG_FILENAME, Status.EMPTY, Status.INVALID_JSON,
-                          Status.INVALID_NOTEBOOK})
-
-MEMORY_ERRORS = re.compile(r"MemoryError|OutOfMemoryError|can't allocate memory|Cannot allocate memory|"
-                           r"not enough memory|std::bad_alloc|Unable to allocate", re.I)
-
-
-def is_memory_error(text: str) -> bool:
-    """Whether an error message (``"MemoryError: ..."``, a kernel's last words) is running out of memory."""
-    return bool(MEMORY_ERRORS.search(text))
+__all__ = ["decide", "where"]
 
 
 def where(nb, index: int | None) -> str:
@@ -72,8 +24,6 @@ def where(nb, index: int | None) -> str:
 
 def decide(run: Run, tests: list[TestResult], notes: list[str], limits: Limits) -> tuple[Status, str]:
     """The status and reason of an executed submission; ``notes`` name the restored locked cells."""
-    from rnncourse.grading.sandbox import format_size
-
     nb = run.nb
     lost = [t.title for t in tests if not t.ran]
     after = f"; the tests of {', '.join(dict.fromkeys(lost))} did not run" if lost else ""

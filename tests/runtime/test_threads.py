@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rnncourse import threads
+from rnncourse.runtime import threads
 
 
 def _clear(monkeypatch):
@@ -50,7 +50,7 @@ def test_the_busy_sample_reads_this_machine():
 
 
 def test_environment_summary_applies_the_decision_once_and_states_it():
-    code = ("import torch, rnncourse; from rnncourse import threads\n"
+    code = ("import torch, rnncourse; from rnncourse.runtime import threads\n"
             "print(rnncourse.environment_summary()); print(torch.get_num_threads())\n"
             "threads.set_threads(1, '--threads 1'); print(rnncourse.environment_summary())")
     env = {"RNNCOURSE_THREADS": "2", "RNNCOURSE_PROFILE": "smoke", "PATH": "/usr/bin:/bin"}

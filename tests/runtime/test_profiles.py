@@ -1,7 +1,7 @@
 import pytest
 
 import rnncourse
-from rnncourse.profiles import by_profile, get_profile
+from rnncourse.runtime.profiles import by_profile, get_profile
 
 
 def test_env_var_selects_the_profile(monkeypatch):

@@ -44,7 +44,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 # bound at import, before any answer runs, so that replacing ``sys.setprofile`` cannot blind
-# :func:`run_learner` (the grader's guard reports a replaced ``rnncourse.checks`` name)
+# :func:`run_learner` (the grader's guard reports a replaced ``rnncourse.grading.checks`` name)
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
 _import_module = importlib.import_module
 
@@ -246,7 +246,7 @@ def run_learner(
       and the ``hint``; the learner's exception stays reachable as ``__cause__``.
     - ``forbid`` maps dotted names to the reason a learner reads when their answer uses them:
       a function (``"torch.lstm_cell"``, ``"torch.autograd.grad"``,
-      ``"rnncourse.padded.final_states"``) is refused when called; a class (``"torch.nn.LSTM"``)
+      ``"rnncourse.nn.padded.final_states"``) is refused when called; a class (``"torch.nn.LSTM"``)
       when constructed or run (its ``__init__`` and ``forward``); a method
       (``"torch.Tensor.backward"``) when called; a module (``"torch"``, for NumPy-only answers)
       on any call into it, tensor methods included. During the call these names raise

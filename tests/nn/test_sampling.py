@@ -1,11 +1,11 @@
-"""rnncourse.sampling.sample_token: the properties chapters 7 and 8 rely on."""
+"""rnncourse.nn.sampling.sample_token: the properties chapters 7 and 8 rely on."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from rnncourse.sampling import sample_token
+from rnncourse.nn.sampling import sample_token
 
 
 def _logits(batch=4, vocab=30, seed=0):

@@ -1,4 +1,4 @@
-"""rnncourse.decoding: the properties a beam search must have (and that mature toolkits broke).
+"""rnncourse.nn.decoding: the properties a beam search must have (and that mature toolkits broke).
 
 The "model" here is a table of log-probabilities indexed by (input, previous token, position):
 exact in any batch, so batch-size and order invariance can be checked with ``==``.
@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from rnncourse.decoding import Decoded, beam_search, greedy_decode
+from rnncourse.nn.decoding import Decoded, beam_search, greedy_decode
 
 SOS, EOS, PAD = 1, 2, 0
 

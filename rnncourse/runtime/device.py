@@ -2,7 +2,7 @@
 
 ::
 
-    from rnncourse.device import get_device, to_device, seed_everything
+    from rnncourse.runtime.device import get_device, to_device, seed_everything
     seed_everything(0)
     device = get_device()                 # CUDA, else Apple MPS, else CPU
     model = model.to(device)
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence
 
-from rnncourse.processes import cpu_count as _cpu_count  # one home; tests replace it here
+from rnncourse.runtime.processes import cpu_count as _cpu_count  # one home; tests replace it here
 
 __all__ = ["get_device", "device_reason", "to_device", "autocast", "make_grad_scaler",
            "loader_kwargs", "seed_everything"]

@@ -16,10 +16,10 @@ import httpx
 import pytest
 import torch
 
-from rnncourse.checkpoint import save_model
-from rnncourse.language_model import CharLM
-from rnncourse.models import SentimentClassifier
-from rnncourse.serve import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS
+from rnncourse.deploy.checkpoint import save_model
+from rnncourse.nn.language_model import CharLM
+from rnncourse.nn.models import SentimentClassifier
+from rnncourse.deploy.serve import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS
 
 ITOS = ["<pad>", "<unk>", *"a the movie was good great bad awful plot acting !".split()]
 CHARS = list("\n abcdefghijklmnopqrstuvwxyz:.,")
@@ -101,7 +101,7 @@ def test_predict_one_and_a_batch_agree_with_the_model(server, checkpoints):
     assert batch.status_code == 200
     predictions = batch.json()["predictions"]
     assert len(predictions) == 3 and predictions[0]["positive"] == pytest.approx(answer["positive"], abs=1e-5)
-    from rnncourse.checkpoint import load_model
+    from rnncourse.deploy.checkpoint import load_model
     from rnncourse.data import Vocab, tokenize
 
     model = load_model(checkpoints[0]).model

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnncourse.files import atomic_path
+from rnncourse.runtime.files import atomic_path
 
 __all__ = ["FORMAT_VERSION", "CheckpointError", "LoadedModel", "save_model", "load_model"]
 
@@ -41,8 +41,8 @@ FORMAT_VERSION = 1
 
 # kind -> (module, class): the classes a checkpoint may name (never an arbitrary import path)
 KINDS = {
-    "sentiment": ("rnncourse.models", "SentimentClassifier"),
-    "char-lm": ("rnncourse.language_model", "CharLM"),
+    "sentiment": ("rnncourse.nn.models", "SentimentClassifier"),
+    "char-lm": ("rnncourse.nn.language_model", "CharLM"),
 }
 
 
@@ -125,7 +125,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise CheckpointError(f"{path} is not a readable checkpoint (damaged, truncated, or not "
                               f"written by save_model): {type(error).__name__}: {str(error)[:200]}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a model checkpoint written by rnncourse.checkpoint.save_model "
+        raise CheckpointError(f"{path} is not a model checkpoint written by rnncourse.deploy.checkpoint.save_model "
                               "(a training checkpoint of rnncourse.train holds no vocabulary or configuration).")
     version = document.get("format_version")
     if version != FORMAT_VERSION:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.models import SentimentClassifier
+from rnncourse.nn.models import SentimentClassifier
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -90,7 +90,7 @@ def test_without_the_decomposition_a_dynamic_length_is_refused():
     # private patch's registration and torch.export's caches outlive the `with` block).
     code = """
 import torch
-from rnncourse.models import SentimentClassifier
+from rnncourse.nn.models import SentimentClassifier
 model = SentimentClassifier(300, 16, 12, pack=False).eval()
 dims = ({0: torch.export.Dim("batch"), 1: torch.export.Dim("length")},)
 try:
