@@ -19,6 +19,8 @@ layers"); each module lists its public names in ``__all__``:
     ``.language_model``  a character language model and stateful generation
     ``.sampling``        one token from logits: temperature, top-k, top-p
     ``.models``          chapter 6's sentiment classifier (the model chapter 8 deploys)
+    ``.scan``            the linear recurrence h_t = a_t h_{t-1} + b_t: loop, parallel and log-space scans
+    ``.minrnn``          minGRU and minLSTM (parallel and sequential modes), their block and language model
 ``rnncourse.train``     the one training loop every chapter uses (``fit``), ``predict``, history
 ``rnncourse.deploy``    putting a trained model to work
     ``.checkpoint``      versioned model files that carry their vocabulary
