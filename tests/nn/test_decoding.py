@@ -11,7 +11,9 @@ import math
 import pytest
 import torch
 
-from rnncourse.nn.decoding import Decoded, beam_search, greedy_decode
+import itertools
+
+from rnncourse.nn.decoding import Decoded, beam_search, greedy_decode, length_penalty
 
 SOS, EOS, PAD = 1, 2, 0
 
@@ -52,12 +54,12 @@ def real_tokens(tokens: torch.Tensor, length: int) -> list[int]:
 def test_beam_width_one_is_greedy_exactly(seed):
     model = TableModel(6, 9, 12, seed)
     g = greedy_decode(model, model.state(list(range(6))), 6, sos=SOS, eos=EOS, max_len=12, pad=PAD)
-    for alpha in (0.0, 1.0):
-        b = beam_search(model, model.state(list(range(6))), 6, sos=SOS, eos=EOS, max_len=12,
-                        beam_size=1, alpha=alpha, pad=PAD)
-        assert torch.equal(b.tokens[:, 0], g.tokens)
-        assert torch.equal(b.lengths[:, 0], g.lengths)
-        assert torch.equal(b.log_probs[:, 0], g.log_probs)
+    b = beam_search(model, model.state(list(range(6))), 6, sos=SOS, eos=EOS, max_len=12,
+                    beam_size=1, alpha=0.0, pad=PAD)
+    assert torch.equal(b.tokens[:, 0], g.tokens)
+    assert torch.equal(b.lengths[:, 0], g.lengths)
+    assert torch.equal(b.log_probs[:, 0], g.log_probs)
+    assert torch.equal(b.complete[:, 0], g.complete)
 
 
 def test_greedy_is_the_plain_loop_per_row():
@@ -166,15 +168,17 @@ def test_length_normalisation_changes_the_ranking_as_documented():
     model = TableModel(1, V, 2, seed=0)
     model.table = (table / table.sum(-1, keepdim=True)).log()
     ranked = {}
-    for alpha in (0.0, 1.0):
+    for alpha in (0.0, 2.0):
         out = beam_search(model, model.state([0]), 1, sos=SOS, eos=EOS, max_len=3, beam_size=3, alpha=alpha,
                           pad=PAD)
         ranked[alpha] = real_tokens(out.tokens[0, 0], int(out.lengths[0, 0]))
         length = int(out.lengths[0, 0])
-        assert out.scores[0, 0].item() == pytest.approx(out.log_probs[0, 0].item() / length ** alpha)
+        gnmt = ((5 + length) / 6) ** alpha
+        assert out.scores[0, 0].item() == pytest.approx(out.log_probs[0, 0].item() / gnmt)
     assert ranked[0.0] == [EOS]                      # the total favours the short output
-    assert ranked[1.0] == [a, EOS]                   # per token, the longer one is better
-    assert math.log(0.6) + math.log(0.5) < math.log(0.4) < (math.log(0.6) + math.log(0.5)) / 2
+    assert ranked[2.0] == [a, EOS]                   # GNMT's penalty with alpha 2 favours the longer one
+    lp = lambda n: ((5 + n) / 6) ** 2.0  # noqa: E731
+    assert math.log(0.6) + math.log(0.5) < math.log(0.4) / lp(1) < (math.log(0.6) + math.log(0.5)) / lp(2)
 
 
 def test_beam_finds_a_sequence_greedy_misses():
@@ -200,7 +204,8 @@ def test_n_best_are_sorted_and_shapes_are_documented():
                       pad=PAD)
     assert isinstance(out, Decoded)
     assert out.tokens.shape[:2] == (3, 3) and out.tokens.size(2) <= 8
-    assert out.lengths.shape == out.log_probs.shape == out.scores.shape == (3, 3)
+    assert out.lengths.shape == out.log_probs.shape == out.scores.shape == out.complete.shape == (3, 3)
+    assert bool(out.complete.all())
     assert torch.all(out.scores[:, :-1] >= out.scores[:, 1:])
 
 
@@ -222,8 +227,8 @@ def test_lstm_style_state_with_a_custom_reorder():
 
 def test_bad_arguments_are_explained():
     model = TableModel(2, 4, 5, seed=0)
-    with pytest.raises(ValueError, match="beam_size=6 is larger than the vocabulary"):
-        beam_search(model, model.state([0, 1]), 2, sos=SOS, eos=EOS, max_len=5, beam_size=6)
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        beam_search(model, model.state([0, 1]), 2, sos=SOS, eos=EOS, max_len=5, beam_size=2, alpha=-0.5)
     with pytest.raises(ValueError, match="n_best"):
         beam_search(model, model.state([0, 1]), 2, sos=SOS, eos=EOS, max_len=5, beam_size=2, n_best=3)
     with pytest.raises(ValueError, match="max_len"):
@@ -232,3 +237,81 @@ def test_bad_arguments_are_explained():
         greedy_decode(lambda t, s: (torch.zeros(3, 4), s), model.state([0, 1]), 2, sos=SOS, eos=EOS, max_len=3)
     with pytest.raises(TypeError, match="tensors, tuples, lists, dicts"):
         beam_search(model, {"input": "x"}, 1, sos=SOS, eos=EOS, max_len=3, beam_size=2)
+
+
+def brute_force(model: TableModel, b: int, max_len: int, alpha: float, vocab: list[int]):
+    """Every output ending in EOS within max_len tokens, scored log P / lp: sorted best first."""
+    found = []
+    for n in range(1, max_len + 1):
+        for body in itertools.product(vocab, repeat=n - 1):
+            seq = [*body, EOS]
+            total = model.sequence_log_prob(b, seq)
+            found.append((total / ((5 + n) / 6) ** alpha, seq))
+    return sorted(found, key=lambda f: -f[0])
+
+
+@pytest.mark.parametrize("seed", range(0, 600, 3))
+def test_a_beam_that_never_prunes_finds_the_exact_best_outputs(seed):
+    """Against exhaustive search on 200 random decoders: with every live prefix kept, the stop rule
+    (no live hypothesis can beat the n_best-th finished one) must lose nothing, for any alpha."""
+    V, max_len = 5, 5                           # tokens 3, 4 and EOS: 2**4 = 16 prefixes at most
+    model = TableModel(2, V, max_len, seed, eos_bias=-1.0)
+    alpha = (0.0, 0.6, 1.0, 2.0)[seed % 4]
+    out = beam_search(model, model.state([0, 1]), 2, sos=SOS, eos=EOS, max_len=max_len, beam_size=40,
+                      n_best=3, alpha=alpha, pad=PAD)
+    for b in range(2):
+        expected = brute_force(model, b, max_len, alpha, [3, 4])[:3]
+        for k, (score, seq) in enumerate(expected):
+            assert real_tokens(out.tokens[b, k], int(out.lengths[b, k])) == seq
+            assert out.scores[b, k].item() == pytest.approx(score, abs=1e-4)
+            assert bool(out.complete[b, k])
+
+
+def test_length_penalty_is_gnmts():
+    lengths = torch.tensor([1, 4, 10])
+    assert torch.allclose(length_penalty(lengths, 0.6), ((5 + lengths.float()) / 6) ** 0.6)
+    assert torch.equal(length_penalty(lengths, 0.0), torch.ones(3))
+    assert float(length_penalty(1, 1.0)) == 1.0
+
+
+class CountingTable(TableModel):
+    def __init__(self, table: torch.Tensor):
+        super().__init__(1, table.size(-1), table.size(2) - 1, seed=0)
+        self.table = (table / table.sum(-1, keepdim=True)).log()
+
+
+def test_the_search_stops_when_no_live_hypothesis_can_beat_the_best_finished():
+    """'EOS' at the first step has 0.9: every live total is below log 0.9 and can only fall."""
+    V = 5
+    table = torch.full((1, V, 8, V), 1e-3)
+    table[0, :, :, EOS] = 0.05
+    table[0, SOS, 0, EOS], table[0, SOS, 0, 3], table[0, SOS, 0, 4] = 0.9, 0.05, 0.05
+    model = CountingTable(table)
+    out = beam_search(model, model.state([0]), 1, sos=SOS, eos=EOS, max_len=7, beam_size=3, alpha=0.0,
+                      pad=PAD)
+    assert real_tokens(out.tokens[0, 0], int(out.lengths[0, 0])) == [EOS]
+    assert model.calls == 1, "one step decides it: nothing live can reach log 0.9"
+    # 'EOS' at 0.6, live totals log 0.2: with alpha 3, log 0.2 / lp(7) = -0.20 > log 0.6 = -0.51,
+    # so a live hypothesis might still win after normalisation and the search must go on
+    table[0, SOS, 0, EOS], table[0, SOS, 0, 3], table[0, SOS, 0, 4] = 0.6, 0.2, 0.2
+    model = CountingTable(table)
+    beam_search(model, model.state([0]), 1, sos=SOS, eos=EOS, max_len=7, beam_size=3, alpha=3.0, pad=PAD)
+    assert model.calls > 1
+    assert math.log(0.2) / ((5 + 7) / 6) ** 3 > math.log(0.6)
+
+
+def test_an_output_cut_at_max_len_never_outranks_a_finished_one():
+    """'a a' (cut at max_len=2, total log 0.81) is more probable than 'b EOS' (log 0.1), but unfinished."""
+    V, a, b = 5, 3, 4
+    table = torch.full((1, V, 3, V), 1e-9)
+    table[0, SOS, 0, a], table[0, SOS, 0, b] = 0.9, 0.1
+    table[0, a, 1, a] = 0.9
+    table[0, a, 1, b] = 0.1
+    table[0, b, 1, EOS] = 1.0
+    model = CountingTable(table)
+    out = beam_search(model, model.state([0]), 1, sos=SOS, eos=EOS, max_len=2, beam_size=2, n_best=2,
+                      alpha=0.0, pad=PAD)
+    assert real_tokens(out.tokens[0, 0], int(out.lengths[0, 0])) == [b, EOS]
+    assert out.complete[0].tolist() == [True, False]
+    assert real_tokens(out.tokens[0, 1], int(out.lengths[0, 1])) == [a, a]
+    assert out.log_probs[0, 1] > out.log_probs[0, 0]
