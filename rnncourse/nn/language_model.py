@@ -91,7 +91,9 @@ def generate(model: CharLM, prompt_ids: Sequence[int] | torch.Tensor, n: int, *,
     The prompt is read once; then each step feeds the one id just drawn, ``(1, 1)``, with the
     carried state, and draws the next from the last scores with :func:`~rnncourse.nn.sampling.sample_token`
     (``temperature``, ``top_k``, ``top_p``, ``generator`` as there). Work and memory per id are
-    constant. The model runs in eval mode without gradients and gets its mode back at the end::
+    constant. The model runs in eval mode and gets its mode back at the end; every step runs under
+    ``torch.inference_mode()`` entered inside the step (never across a ``yield``), so the state
+    carries no autograd graph whichever thread resumes the generator::
 
         text = "".join(itos[i] for i in generate(model, [stoi[c] for c in "ROMEO:"], 500))
     """
@@ -99,15 +101,19 @@ def generate(model: CharLM, prompt_ids: Sequence[int] | torch.Tensor, n: int, *,
         raise ValueError(f"n must be >= 0, got {n}.")
     device = next(model.parameters()).device
     prompt = _prompt_tensor(prompt_ids, device)
+    draw = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        # grad mode is per thread and a consumer (a web server) may resume this generator on
+        # another thread, so each step enters inference mode itself; it never yields inside it
+        with torch.inference_mode():
             logits, state = model(prompt)
-            for _ in range(n):
-                token = sample_token(logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
-                                     generator=generator)
-                yield int(token)
+        for _ in range(n):
+            with torch.inference_mode():
+                token = sample_token(logits[:, -1], **draw)
+            yield int(token)
+            with torch.inference_mode():
                 logits, state = model(token.view(1, 1), state)
     finally:
         model.train(was_training)
@@ -126,12 +132,12 @@ def generate_by_refeeding(model: CharLM, prompt_ids: Sequence[int] | torch.Tenso
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            for _ in range(n):
+        for _ in range(n):
+            with torch.inference_mode():                   # per step, as in generate
                 logits, _ = model(text[:, -window:])
                 token = sample_token(logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
                                      generator=generator)
-                yield int(token)
                 text = torch.cat([text, token.view(1, 1)], dim=1)
+            yield int(token)
     finally:
         model.train(was_training)

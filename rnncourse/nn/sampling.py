@@ -18,7 +18,12 @@ where :math:`S` is the set of tokens still allowed:
 Both filters together apply top-k first, then top-p among the survivors (renormalised).
 :math:`T \\to 0` puts all the mass on the largest logit; ``temperature=0`` is that limit: the
 argmax (greedy decoding). :math:`T > 1` flattens the distribution (more surprising text),
-:math:`T < 1` sharpens it.
+:math:`T < 1` sharpens it. Temperatures below ``TEMPERATURE_FLOOR`` (``1e-4``) are taken as ``0``
+(greedy): there a token only 0.01 below the best logit already has relative probability
+:math:`e^{-0.01/10^{-4}} = e^{-100} \\approx 4 \\cdot 10^{-44}`, below float32's smallest normal
+number, and far smaller temperatures overflow the division (below about :math:`10^{-38}` the
+probabilities become NaN and the draw fails). A temperature that is negative or not finite (NaN,
+infinity) is refused with ``ValueError``.
 
 The plain loop this equals, for one row of logits::
 
@@ -34,9 +39,13 @@ The plain loop this equals, for one row of logits::
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["sample_token"]
+__all__ = ["sample_token", "TEMPERATURE_FLOOR"]
+
+TEMPERATURE_FLOOR = 1e-4   # below it sampling is greedy (see the module docstring)
 
 
 def sample_token(
@@ -51,8 +60,8 @@ def sample_token(
 
     Args:
         logits: ``(batch, vocab)`` unnormalised scores (a ``(vocab,)`` vector is taken as batch 1).
-        temperature: ``T >= 0``; the logits are divided by ``T`` before the softmax. ``0`` returns
-            the argmax of each row (no randomness).
+        temperature: a finite ``T >= 0``; the logits are divided by ``T`` before the softmax.
+            ``T < TEMPERATURE_FLOOR`` (``0`` included) returns the argmax of each row (no randomness).
         top_k: keep only the ``k`` most likely tokens (``1 <= k``; ``k >= vocab`` keeps all).
         top_p: keep the smallest set of most likely tokens whose probability reaches ``top_p``
             (``0 < top_p <= 1``; ``1`` keeps all).
@@ -67,13 +76,14 @@ def sample_token(
         logits = logits.unsqueeze(0)
     if logits.dim() != 2 or logits.shape[-1] == 0:
         raise ValueError(f"logits must have shape (batch, vocab), got {tuple(logits.shape)}.")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means argmax), got {temperature}.")
+    temperature = float(temperature)
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means argmax), got {temperature}.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be at least 1 (or None for no limit), got {top_k}.")
     if top_p is not None and not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p}.")
-    if temperature == 0:
+    if temperature < TEMPERATURE_FLOOR:
         return logits.argmax(dim=-1)
 
     scores = logits.float() / temperature

@@ -84,3 +84,31 @@ def test_generate_refuses_an_empty_prompt_and_bad_cell():
         list(generate(model, [], 3))
     with pytest.raises(ValueError, match="cell"):
         CharLM(5, 4, 4, cell="rnn")
+
+
+class _Recording(CharLM):
+    """A CharLM that notes, at every forward, whether autograd could record it."""
+
+    def forward(self, x, state=None):
+        logits, state = super().forward(x, state)
+        self.records.append((torch.is_grad_enabled() and not torch.is_inference_mode_enabled(),
+                             logits.requires_grad))
+        return logits, state
+
+
+@pytest.mark.parametrize("make", [lambda m: generate(m, [1, 2], 6),
+                                  lambda m: generate_by_refeeding(m, [1, 2], 6, window=3)])
+def test_generation_resumed_on_other_threads_never_records_a_graph(make):
+    """Grad mode is per thread: a server resumes a stream on whichever worker thread is free."""
+    import threading
+
+    model = _Recording(vocab_size=5, embed_dim=3, hidden_size=4)
+    model.records = []
+    ids = make(model)
+    tokens = [next(ids)]
+    for _ in range(5):                                    # each next step on a fresh thread
+        worker = threading.Thread(target=lambda: tokens.append(next(ids)))
+        worker.start()
+        worker.join()
+    assert len(tokens) == 6 and len(model.records) >= 6
+    assert not any(grad or requires for grad, requires in model.records), model.records

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnncourse.nn.sampling import sample_token
+from rnncourse.nn.sampling import TEMPERATURE_FLOOR, sample_token
 
 
 def _logits(batch=4, vocab=30, seed=0):
@@ -73,6 +73,18 @@ def test_same_seed_same_draws():
     a = sample_token(logits, top_k=20, top_p=0.9, generator=torch.Generator().manual_seed(7))
     b = sample_token(logits, top_k=20, top_p=0.9, generator=torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
+
+
+def test_temperatures_below_the_floor_are_greedy_even_where_the_division_overflows():
+    logits = _logits()
+    for temperature in (TEMPERATURE_FLOOR / 2, 1e-20, 1e-39, 5e-324):
+        assert torch.equal(sample_token(logits, temperature=temperature), logits.argmax(-1))
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_temperatures_are_a_value_error_saying_so(temperature):
+    with pytest.raises(ValueError, match="temperature must be a finite number"):
+        sample_token(_logits(), temperature=temperature)
 
 
 @pytest.mark.parametrize("kwargs, words", [({"temperature": -1}, "temperature"), ({"top_k": 0}, "top_k"),
