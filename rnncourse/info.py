@@ -90,7 +90,8 @@ def collect() -> tuple[dict[str, str], list[str]]:
     elif _mps_available() and not torch.cuda.is_available():
         facts["GPU"] = "Apple GPU (MPS), sharing the system memory"
 
-    facts["CPU"] = (f"{torch.get_num_threads()} torch threads, {_cpu_count()} cores usable, "
+    count = torch.get_num_threads()
+    facts["CPU"] = (f"{count} torch thread{'' if count == 1 else 's'}, {_cpu_count()} cores usable, "
                     f"{platform.machine() or 'unknown architecture'}")
     try:
         threads, why = choose_threads()
