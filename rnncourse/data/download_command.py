@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnncourse.data.download import DATA_ENV, MIRROR_ENV, SOURCES, DataError, cache_dir, download, mirror_location
+from rnncourse.data.download import SOURCES, DataError, cache_dir, download, mirror_location
+from rnncourse.data.errors import DATA_ENV, MIRROR_ENV
 from rnncourse.data.imdb import prepare_imdb
 
 __all__ = ["add_arguments", "run"]

@@ -20,7 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from rnncourse.data.download import _remove_stale_temporaries, _temp_name, download
+from rnncourse.data.download import download
+from rnncourse.data.sources import _remove_stale_temporaries, _temp_name
 from rnncourse.runtime.files import atomic_path
 
 __all__ = ["clean_review", "load_split", "movie_split", "balanced_subset", "prepare_imdb"]

@@ -22,6 +22,7 @@ from rnncourse.data import IMDB, EnglishFrench, TinyShakespeare, download
 from rnncourse.data import imdb as imdb_files
 
 dl = importlib.import_module("rnncourse.data.download")
+fetch = importlib.import_module("rnncourse.data.fetch")  # where the network is opened
 
 # Every test here needs the session cache, whose download and parsing take about a minute.
 pytestmark = pytest.mark.slow
@@ -57,7 +58,7 @@ def cached(real_cache, monkeypatch) -> Path:
     """The session cache, with no mirror and no network."""
     monkeypatch.setenv("RNNCOURSE_DATA", str(real_cache))
     monkeypatch.delenv("RNNCOURSE_MIRROR", raising=False)
-    monkeypatch.setattr(dl, "_open_url", no_network)
+    monkeypatch.setattr(fetch, "_open_url", no_network)
     return real_cache
 
 
@@ -95,7 +96,7 @@ def test_download_all_command_from_the_cache(cached, capsys):
 def imdb_splits(real_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RNNCOURSE_DATA", str(real_cache))
-        mp.setattr(dl, "_open_url", no_network)
+        mp.setattr(fetch, "_open_url", no_network)
         return {split: IMDB(split) for split in ("train", "valid", "test")}
 
 

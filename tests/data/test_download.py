@@ -30,11 +30,12 @@ from rnncourse import cli
 from rnncourse.data import DataError, cache_dir, download
 
 dl = importlib.import_module("rnncourse.data.download")  # the module (``download`` is the function)
+from rnncourse.data import errors, fetch, sources  # noqa: E402  (fetching, its errors, the cache's names)
 
 TOY_TEXT = ("To be, or not to be, that is the question.\n" * 2000).encode()
 TOY_URL = "https://example.invalid/toy.txt"
 TOY_TAR_URL = "https://example.invalid/toy.tar.gz"
-REAL_OPEN_URL = dl._open_url
+REAL_OPEN_URL = fetch._open_url
 
 
 def sha256(data: bytes) -> str:
@@ -44,14 +45,14 @@ def sha256(data: bytes) -> str:
 def check_toy_text(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     if not text.startswith("To be"):
-        raise dl.ArchiveError("it is not the toy text")
+        raise errors.ArchiveError("it is not the toy text")
     return f"{len(text):,} characters"
 
 
 def check_toy_tree(root: Path) -> str:
     count = len(list((root / "docs").glob("*.txt")))
     if count != 3:
-        raise dl.ArchiveError(f"docs holds {count} files instead of 3")
+        raise errors.ArchiveError(f"docs holds {count} files instead of 3")
     return "3 documents"
 
 
@@ -78,18 +79,18 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if not p.is_dir()) if folder.exists() else []
 
 
-def register(monkeypatch, name: str, **fields) -> dl.Source:
-    source = dl.Source(name=name, size="1 kB", **fields)
-    monkeypatch.setitem(dl.SOURCES, name, source)
+def register(monkeypatch, name: str, **fields) -> sources.Source:
+    source = sources.Source(name=name, size="1 kB", **fields)
+    monkeypatch.setitem(sources.SOURCES, name, source)
     return source
 
 
-def register_text(monkeypatch, data: bytes = TOY_TEXT, **fields) -> dl.Source:
+def register_text(monkeypatch, data: bytes = TOY_TEXT, **fields) -> sources.Source:
     defaults = dict(filename="toy.txt", url=TOY_URL, sha256=(sha256(data),), target="toy.txt", check=check_toy_text)
     return register(monkeypatch, "toy", **{**defaults, **fields})
 
 
-def register_tar(monkeypatch, data: bytes, **fields) -> dl.Source:
+def register_tar(monkeypatch, data: bytes, **fields) -> sources.Source:
     defaults = dict(
         filename="toy.tar.gz", url=TOY_TAR_URL, sha256=(sha256(data),), target="toy", check=check_toy_tree,
         archive=True, unpack_to="toy", archive_root="toy",
@@ -132,8 +133,8 @@ def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("RNNCOURSE_DATA", str(folder))
     monkeypatch.delenv("RNNCOURSE_MIRROR", raising=False)
-    monkeypatch.setattr(dl, "_open_url", FakeNetwork())
-    monkeypatch.setattr(dl, "CHUNK", 4096)  # several chunks even for the small test files
+    monkeypatch.setattr(fetch, "_open_url", FakeNetwork())
+    monkeypatch.setattr(fetch, "CHUNK", 4096)  # several chunks even for the small test files
     return folder
 
 
@@ -177,20 +178,20 @@ def test_mirror_folder_then_cache_without_network(cache, mirror, monkeypatch):
     path = download("toy", quiet=True)
     assert path == cache / "toy" / "toy.txt"
     assert path.read_bytes() == TOY_TEXT
-    assert dl._open_url.calls == []  # the mirror was enough
+    assert fetch._open_url.calls == []  # the mirror was enough
 
     (mirror / "toy.txt").unlink()  # neither mirror nor network from now on
     monkeypatch.delenv("RNNCOURSE_MIRROR")
     assert download("toy", quiet=True) == path
-    assert dl._open_url.calls == []
+    assert fetch._open_url.calls == []
     assert files_under(cache) == [path]  # no temporary file left behind
 
 
 def test_file_missing_from_mirror_falls_back_to_official_address(cache, mirror, monkeypatch):
     register_text(monkeypatch)
-    monkeypatch.setattr(dl, "_open_url", FakeNetwork({TOY_URL: TOY_TEXT}))
+    monkeypatch.setattr(fetch, "_open_url", FakeNetwork({TOY_URL: TOY_TEXT}))
     assert download("toy", quiet=True).read_bytes() == TOY_TEXT
-    assert dl._open_url.calls == [TOY_URL]
+    assert fetch._open_url.calls == [TOY_URL]
 
 
 def test_file_url_mirror(cache, mirror, monkeypatch):
@@ -232,7 +233,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_http_mirror_with_sha256sums_accepts_a_listed_variant(cache, http_mirror, monkeypatch):
-    monkeypatch.setattr(dl, "_open_url", REAL_OPEN_URL)
+    monkeypatch.setattr(fetch, "_open_url", REAL_OPEN_URL)
     variant = TOY_TEXT + b"A classroom's own edition.\n"
     register_text(monkeypatch, sha256=(sha256(TOY_TEXT),))  # only the original is pinned
     (http_mirror / "toy.txt").write_bytes(variant)
@@ -247,7 +248,7 @@ def test_http_mirror_without_the_file_falls_back_to_official_address(cache, http
     def opener(url):  # localhost through the real urlopen, the internet through the fake
         return REAL_OPEN_URL(url) if url.startswith("http://127.0.0.1") else official(url)
 
-    monkeypatch.setattr(dl, "_open_url", opener)
+    monkeypatch.setattr(fetch, "_open_url", opener)
     assert download("toy", quiet=True).read_bytes() == TOY_TEXT
     assert official.calls == [TOY_URL]
 
@@ -262,20 +263,20 @@ def test_corrupted_mirror_file_is_rejected_and_removed(cache, mirror, monkeypatc
     damaged = bytearray(TOY_TEXT)
     damaged[100] ^= 0xFF
     (mirror / "toy.txt").write_bytes(bytes(damaged))
-    with pytest.raises(dl.ChecksumError) as info:
+    with pytest.raises(errors.ChecksumError) as info:
         download("toy", quiet=True)
     message = str(info.value)
     assert sha256(bytes(damaged)) in message and sha256(TOY_TEXT) in message
     assert "removed" in message and "RNNCOURSE_MIRROR" in message
     assert files_under(cache) == []
-    assert dl._open_url.calls == []  # a bad mirror is reported, not silently bypassed
+    assert fetch._open_url.calls == []  # a bad mirror is reported, not silently bypassed
 
 
 def test_sha256sums_listing_another_digest_is_a_mismatch(cache, mirror, monkeypatch):
     register_text(monkeypatch, sha256=("f" * 64,))
     (mirror / "toy.txt").write_bytes(TOY_TEXT)
     (mirror / "SHA256SUMS").write_text(f"{'e' * 64}  toy.txt\n")
-    with pytest.raises(dl.ChecksumError, match="mirror's SHA256SUMS"):
+    with pytest.raises(errors.ChecksumError, match="mirror's SHA256SUMS"):
         download("toy", quiet=True)
     assert files_under(cache) == []
 
@@ -285,15 +286,15 @@ def test_listed_file_must_still_pass_the_content_check(cache, mirror, monkeypatc
     impostor = b"Not the text at all.\n"
     (mirror / "toy.txt").write_bytes(impostor)
     (mirror / "SHA256SUMS").write_text(f"{sha256(impostor)}  toy.txt\n")
-    with pytest.raises(dl.ArchiveError, match="is not the dataset: it is not the toy text"):
+    with pytest.raises(errors.ArchiveError, match="is not the dataset: it is not the toy text"):
         download("toy", quiet=True)
     assert files_under(cache) == []
 
 
 def test_unpinned_official_file_is_accepted_only_where_upstream_updates_it(cache, monkeypatch):
     register_text(monkeypatch, sha256=("f" * 64,))
-    monkeypatch.setattr(dl, "_open_url", FakeNetwork({TOY_URL: TOY_TEXT}))
-    with pytest.raises(dl.ChecksumError, match="run the command again"):
+    monkeypatch.setattr(fetch, "_open_url", FakeNetwork({TOY_URL: TOY_TEXT}))
+    with pytest.raises(errors.ChecksumError, match="run the command again"):
         download("toy", quiet=True)
     assert files_under(cache) == []
     register_text(monkeypatch, sha256=("f" * 64,), updated_upstream=True)
@@ -307,20 +308,20 @@ def test_unpinned_official_file_is_accepted_only_where_upstream_updates_it(cache
 
 def test_no_network_and_no_mirror_names_both_variables(cache, monkeypatch):
     register_text(monkeypatch)
-    with pytest.raises(dl.DownloadError) as info:
+    with pytest.raises(errors.DownloadError) as info:
         download("toy", quiet=True)
     message = str(info.value)
     assert "cannot resolve the server's name" in message and TOY_URL in message
     assert "No mirror is set" in message and "RNNCOURSE_MIRROR" in message and "RNNCOURSE_DATA" in message
-    assert dl._open_url.calls == [TOY_URL]
+    assert fetch._open_url.calls == [TOY_URL]
     assert files_under(cache) == []
 
 
 def test_interrupted_download_leaves_no_partial_file(cache, monkeypatch):
     register_text(monkeypatch)
     network = FakeNetwork({TOY_URL: TOY_TEXT}, fail_after=len(TOY_TEXT) // 2)
-    monkeypatch.setattr(dl, "_open_url", network)
-    with pytest.raises(dl.DownloadError, match="Connection reset by peer"):
+    monkeypatch.setattr(fetch, "_open_url", network)
+    with pytest.raises(errors.DownloadError, match="Connection reset by peer"):
         download("toy", quiet=True)
     assert files_under(cache) == []
 
@@ -328,7 +329,7 @@ def test_interrupted_download_leaves_no_partial_file(cache, monkeypatch):
 def test_ctrl_c_during_download_leaves_no_partial_file(cache, monkeypatch):
     register_text(monkeypatch)
     network = FakeNetwork({TOY_URL: TOY_TEXT}, fail_after=len(TOY_TEXT) // 2, error=KeyboardInterrupt())
-    monkeypatch.setattr(dl, "_open_url", network)
+    monkeypatch.setattr(fetch, "_open_url", network)
     with pytest.raises(KeyboardInterrupt):
         download("toy", quiet=True)
     assert files_under(cache) == []
@@ -343,8 +344,8 @@ def test_transfer_that_ends_early_is_an_error(cache, monkeypatch):
             response.headers = {"Content-Length": str(len(TOY_TEXT) + 10)}
             return response
 
-    monkeypatch.setattr(dl, "_open_url", Short({TOY_URL: TOY_TEXT}))
-    with pytest.raises(dl.DownloadError, match=f"ended after {len(TOY_TEXT):,} of"):
+    monkeypatch.setattr(fetch, "_open_url", Short({TOY_URL: TOY_TEXT}))
+    with pytest.raises(errors.DownloadError, match=f"ended after {len(TOY_TEXT):,} of"):
         download("toy", quiet=True)
     assert files_under(cache) == []
 
@@ -366,8 +367,8 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(cache, mirror, monkeypatc
             return FullDisk(path, "w")
         return builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(dl, "open", fake_open, raising=False)
-    with pytest.raises(dl.DiskFullError) as info:
+    monkeypatch.setattr(fetch, "open", fake_open, raising=False)
+    with pytest.raises(errors.DiskFullError) as info:
         download("toy", quiet=True)
     assert "full" in str(info.value) and "RNNCOURSE_DATA" in str(info.value)
     assert seen and seen[0].name.endswith(".part")  # a partial file was really being written ...
@@ -381,9 +382,9 @@ def test_leftovers_of_a_killed_process_are_removed(cache, mirror, monkeypatch):
     finished.wait()
     folder = cache / "toy"
     folder.mkdir(parents=True)
-    stale = folder / f".toy.txt~{dl._HOST}~{finished.pid}.part"
+    stale = folder / f".toy.txt~{sources._HOST}~{finished.pid}.part"
     stale.write_bytes(b"half a file")
-    ours = folder / f".toy.txt~{dl._HOST}~{os.getpid()}.tmp"  # a live process's: kept
+    ours = folder / f".toy.txt~{sources._HOST}~{os.getpid()}.tmp"  # a live process's: kept
     ours.mkdir()
     download("toy", quiet=True)
     assert not stale.exists() and ours.exists()
@@ -408,7 +409,7 @@ def test_deleted_extraction_is_rebuilt_from_the_cached_archive_without_network(c
     register_tar(monkeypatch, GOOD_TAR)
     (mirror / "toy.tar.gz").write_bytes(GOOD_TAR)
     path = download("toytar", quiet=True)
-    dl._remove(path)
+    sources._remove(path)
     (mirror / "toy.tar.gz").unlink()
     assert download("toytar", quiet=True) == path and (path / "docs" / "2.txt").is_file()
 
@@ -426,7 +427,7 @@ def test_archive_member_that_tries_to_escape_is_refused(cache, mirror, monkeypat
     data = make_tar(members, links=links)
     register_tar(monkeypatch, data)
     (mirror / "toy.tar.gz").write_bytes(data)
-    with pytest.raises(dl.ArchiveError, match=complaint):
+    with pytest.raises(errors.ArchiveError, match=complaint):
         download("toytar", quiet=True)
     assert files_under(cache) == []
     assert not (tmp_path / "escaped.txt").exists() and not (cache / "escaped.txt").exists()
@@ -442,7 +443,7 @@ def test_zip_member_that_tries_to_escape_is_refused(cache, mirror, monkeypatch, 
     data = buffer.getvalue()
     register_tar(monkeypatch, data, filename="toy.zip", archive_root="")
     (mirror / "toy.zip").write_bytes(data)
-    with pytest.raises(dl.ArchiveError, match="outside the target folder"):
+    with pytest.raises(errors.ArchiveError, match="outside the target folder"):
         download("toytar", quiet=True)
     assert files_under(cache) == []
 
@@ -451,7 +452,7 @@ def test_corrupt_archive_is_a_clear_error_and_leaves_nothing(cache, mirror, monk
     truncated = GOOD_TAR[: len(GOOD_TAR) // 2]
     register_tar(monkeypatch, truncated)  # the digest matches: only the content is wrong
     (mirror / "toy.tar.gz").write_bytes(truncated)
-    with pytest.raises(dl.ArchiveError, match="not a readable archive") as info:
+    with pytest.raises(errors.ArchiveError, match="not a readable archive") as info:
         download("toytar", quiet=True)
     assert "removed" in str(info.value)
     assert files_under(cache) == []
@@ -461,7 +462,7 @@ def test_archive_whose_content_fails_the_check_leaves_nothing(cache, mirror, mon
     data = make_tar({"toy/docs/0.txt": b"only one"})
     register_tar(monkeypatch, data)
     (mirror / "toy.tar.gz").write_bytes(data)
-    with pytest.raises(dl.ArchiveError, match="docs holds 1 files instead of 3"):
+    with pytest.raises(errors.ArchiveError, match="docs holds 1 files instead of 3"):
         download("toytar", quiet=True)
     assert files_under(cache) == []
 
