@@ -14,6 +14,9 @@ Datasets (``torch.utils.data.Dataset``; ``len`` is the number of items):
 Truncated BPTT over one long text: ``ContiguousBatches(data, batch_size, bptt)``, side-by-side
 streams whose rows continue from batch to batch (carry the hidden state).
 
+Translation pairs: ``grouped_split(pairs)`` (by ``split_key``: no contracted twin crosses the
+split) and ``group_references(pairs)`` (each source once, with all its references).
+
 Text pipeline: ``tokenize``, ``Vocab``, ``pad_collate`` (per-step labels padded with
 ``LABEL_PAD`` = -100, the ``ignore_index`` of ``cross_entropy``), ``BucketBatchSampler``.
 
@@ -47,7 +50,10 @@ _LAZY = {
     "TinyShakespeare": "corpora",
     "Vocab": "text",
     "clean_review": "corpora",
+    "group_references": "translation",
+    "grouped_split": "translation",
     "pad_collate": "batching",
+    "split_key": "translation",
     "tokenize": "text",
 }
 
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
     from rnncourse.data.corpora import IMDB, EnglishFrench, TinyShakespeare, clean_review
     from rnncourse.data.synthetic import AddingProblem, CopyTask, DateNormalization, SyntheticSentiment
     from rnncourse.data.text import Vocab, tokenize
+    from rnncourse.data.translation import group_references, grouped_split, split_key
 
 
 def __getattr__(name: str):
@@ -87,6 +94,9 @@ __all__ = [
     "cache_dir",
     "clean_review",
     "download",
+    "group_references",
+    "grouped_split",
     "pad_collate",
+    "split_key",
     "tokenize",
 ]

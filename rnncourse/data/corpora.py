@@ -251,7 +251,9 @@ class EnglishFrench(Dataset):
     Items are ``(english, french)``, both normalised with ``normalize_sentence``; ``len`` is the
     number of pairs kept, ``.pairs`` the list of them. Both the 2-column file (``English<TAB>French``)
     and the newer 3-column one (with an attribution column) are read. The file is sorted roughly by
-    length and holds several translations of some sentences.
+    length and holds several translations of some sentences, and contracted twins ("she's" and
+    "she is"): split with ``rnncourse.data.grouped_split`` (no twin crosses) and score against
+    every reference with ``rnncourse.data.group_references``.
 
     Terms: CC-BY 2.0 (France); attribute tatoeba.org and manythings.org/anki.
     """
