@@ -23,30 +23,30 @@ checked when the answer raises, adds the hint, and refuses the routes the exerci
 ``check_close(..., mistakes={"bias_hh left out": without_bias_hh})`` names the common mistake an
 answer matches, so the hint fits the failure.
 
-``forbid`` takes dotted names of functions, classes (refused when built or run), methods, or
-whole modules (``"torch"``: any call into it, for NumPy-only answers). ``substitute`` swaps the
-learner's earlier answers for reference versions during the call, so that one mistake costs one
-exercise. The refusals are only in place during the call and are undone before the grader's
-guard checks the test cell; ``run_learner`` itself is one of the names the guard protects.
-Limits: the watch covers the calling thread, and routes through ``torch.ops.aten`` or
-``torch._C`` internals by another object are not recognised; hidden tests and review remain.
+``forbid`` takes dotted names of functions, classes (refused when built or run), methods,
+``torch.ops.aten`` operators, or whole modules (``"torch"``: any call into it, for NumPy-only
+answers); :mod:`rnncourse.grading.refusals` says how they are recognised and where that stops.
+``substitute`` swaps the learner's earlier answers for reference versions during the call, so
+that one mistake costs one exercise. The refusals are only in place during the call and are
+undone before the grader's guard checks the test cell; ``run_learner`` itself is one of the
+names the guard protects. :func:`recorded_renames` lets a test observe how a file was written.
 """
 
 from __future__ import annotations
 
-import importlib
 import linecache
+import os
 import sys
 import traceback
-import types
-from typing import Any, Callable, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-# bound at import, before any answer runs, so that replacing ``sys.setprofile`` cannot blind
-# :func:`run_learner` (the grader's guard reports a replaced ``rnncourse.grading.checks`` name)
-_setprofile, _getprofile = sys.setprofile, sys.getprofile
-_import_module = importlib.import_module
+from rnncourse.grading.refusals import RefusedRoute, Refusals, own_code
+
+_MISSING = object()
 
 __all__ = [
     "check_close",
@@ -54,6 +54,7 @@ __all__ = [
     "check_shape",
     "check_type",
     "numeric_gradient",
+    "recorded_renames",
     "rel_error",
     "run_learner",
     "RefusedRoute",
@@ -83,7 +84,7 @@ def check_type(value: Any, expected: type | tuple[type, ...], name: str, hint: s
 def check_shape(value: Any, expected: Sequence[int], name: str, hint: str | None = None) -> None:
     """Fail unless ``value`` (tensor or array) has exactly the shape ``expected``."""
     if value is None:
-        raise AssertionError(_with_hint(f"{name} is None; did you forget to return it?", hint))
+        raise AssertionError(_with_hint(f"{name} is None, where a shape {tuple(expected)} was expected.", hint))
     got = tuple(getattr(value, "shape", np.shape(value)))
     want = tuple(int(d) for d in expected)
     if got != want:
@@ -114,7 +115,8 @@ def check_close(
     the message names that mistake instead of the general ``hint``, so the hint fits the failure.
     """
     if actual is None:
-        raise AssertionError(_with_hint(f"{name} is None; did you forget to return it?", hint))
+        shape = tuple(np.shape(_to_numpy(expected)))
+        raise AssertionError(_with_hint(f"{name} is None, where values of shape {shape} were expected.", hint))
     a, e = _to_numpy(actual), _to_numpy(expected)
     check_shape(a, e.shape, name, hint)
     if not np.issubdtype(a.dtype, np.number) and a.dtype != np.bool_:
@@ -180,53 +182,87 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float =
 
 # --- calling the learner's function ----------------------------------------------------------
 
-class RefusedRoute(Exception):
-    """Raised inside a :func:`run_learner` call when the answer takes a route the exercise forbids."""
-
-
-_MISSING_ATTR = object()
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _resolve(dotted: str) -> tuple[Any, Any, str]:
-    """``(owner, target, attribute)`` for a dotted name; ``owner`` is None for a module."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            target = _import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        owner, attribute = None, ""
-        for part in parts[cut:]:
-            if not hasattr(target, part):
-                raise ValueError(f"forbid names {dotted!r}, but {part!r} does not exist there")
-            owner, attribute, target = target, part, getattr(target, part)
-        return owner, target, attribute
-    raise ValueError(f"forbid names {dotted!r}, which is not an importable module or attribute")
-
-
-def _in_namespace(name: Any, prefixes: tuple[str, ...]) -> str | None:
-    if isinstance(name, str):
-        for prefix in prefixes:
-            if name == prefix or name.startswith(prefix + "."):
-                return prefix
-    return None
-
-
 def _describe(error: BaseException, fn: Callable) -> str:
     """``Type: message``, plus the line of the learner's function where it was raised."""
     text = f"{type(error).__name__}: {error}".rstrip(": ") if str(error) else type(error).__name__
-    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    code = own_code(fn)
     where = ""
     for frame, line in traceback.walk_tb(error.__traceback__):
         if code is not None and frame.f_code.co_filename == code.co_filename:
             source = linecache.getline(frame.f_code.co_filename, line, frame.f_globals).strip()
             where = f" (at line {line}" + (f": {source})" if source else ")")
     return text + where
+
+
+@contextmanager
+def _substituted(fn: Callable, substitute: Mapping[str, Any]) -> Iterator[None]:
+    """Swap names in ``fn``'s module (the notebook) for reference versions during the call."""
+    swapped: list[tuple[str, Any]] = []
+    module_globals: dict = {}
+    if substitute:
+        module_globals = getattr(getattr(fn, "__func__", fn), "__globals__", None)
+        if module_globals is None:
+            module_globals = vars(sys.modules[getattr(fn, "__module__", "__main__")])
+    try:
+        for key, value in substitute.items():
+            swapped.append((key, module_globals.get(key, _MISSING)))
+            module_globals[key] = value
+        yield
+    finally:
+        for key, original in reversed(swapped):
+            if original is _MISSING:
+                module_globals.pop(key, None)
+            else:
+                module_globals[key] = original
+
+
+def _torch_state() -> tuple[Any, ...] | None:
+    """The process-wide settings an answer may change for its caller: grad mode, default dtype."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else (torch.is_grad_enabled(), torch.get_default_dtype())
+
+
+def _changed_state(before: tuple[Any, ...] | None) -> str | None:
+    """What the answer left changed for the code that calls it (put back here), or None."""
+    after = _torch_state()
+    if before is None or after is None or after == before:
+        return None
+    torch = sys.modules["torch"]
+    torch.set_grad_enabled(before[0])
+    torch.set_default_dtype(before[1])
+    if after[0] != before[0]:
+        return (f"left gradient tracking switched {'on' if after[0] else 'off'} for the code that calls it "
+                f"(torch.set_grad_enabled); use a `with torch.no_grad():` block inside your function, "
+                f"which puts the mode back when it ends")
+    return (f"changed the default dtype to {after[1]} for the code that calls it (torch.set_default_dtype); "
+            f"ask for a dtype where you create a tensor instead")
+
+
+def _call(fn: Callable, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, BaseException | None]:
+    try:
+        return fn(*args, **kwargs), None
+    except BaseException as caught:  # noqa: BLE001 - every failure of the answer is reported
+        return None, caught
+
+
+def _failure(error: BaseException | None, result: Any, fn: Callable, name: str, case: str,
+             raises: type[BaseException] | tuple[type[BaseException], ...] | None) -> str | None:
+    """The sentence for a call that raised (or did not raise ``raises``); None when it went right."""
+    expected = " or ".join(t.__name__ for t in (raises if isinstance(raises, tuple) else (raises,))) if raises else ""
+    if raises is not None and error is None:
+        return f"While checking {case}, your {name} should raise {expected}, but it returned {_short(result)}."
+    if error is None or (raises is not None and isinstance(error, raises)):
+        return None
+    if isinstance(error, NotImplementedError) and not str(error):
+        return f"While checking {case}, your {name} is not written yet (it raises NotImplementedError)."
+    if raises is not None:
+        return f"While checking {case}, your {name} should raise {expected}, but it raised {_describe(error, fn)}"
+    return f"While checking {case}, your {name} raised {_describe(error, fn)}"
 
 
 def run_learner(
@@ -239,159 +275,81 @@ def run_learner(
     forbid: Mapping[str, str] | None = None,
     substitute: Mapping[str, Any] | None = None,
     raises: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    learner: Callable | None = None,
 ) -> Any:
     """Call the learner's ``fn(*args, **kwargs)`` for the test case ``case`` and return its result.
 
-    - If ``fn`` raises, fail with ``While checking <case>, your <fn> raised <Type>: <message>``
-      and the ``hint``; the learner's exception stays reachable as ``__cause__``.
-    - ``forbid`` maps dotted names to the reason a learner reads when their answer uses them:
-      a function (``"torch.lstm_cell"``, ``"torch.autograd.grad"``,
-      ``"rnncourse.nn.padded.final_states"``) is refused when called; a class (``"torch.nn.LSTM"``)
-      when constructed or run (its ``__init__`` and ``forward``); a method
-      (``"torch.Tensor.backward"``) when called; a module (``"torch"``, for NumPy-only answers)
-      on any call into it, tensor methods included. During the call these names raise
-      :class:`RefusedRoute` with the reason, and a profiler watches for the same objects reached
-      another way (``from torch import lstm_cell`` before the call, ``torch._VF.lstm_cell``). A
-      refused route fails the check even when the answer catches the refusal.
+    - If ``fn`` raises, fail with ``While checking <case>, your <fn> raised <Type>: <message>
+      (at line <n>: <the learner's line>)`` and the ``hint``; the learner's exception stays
+      reachable as ``__cause__``.
+    - ``forbid`` maps dotted names to the reason a learner reads when their answer uses them
+      (:class:`~rnncourse.grading.refusals.Refusals`): a function (``"torch.lstm_cell"``,
+      ``"rnncourse.nn.padded.final_states"``, ``"torch.ops.aten._scaled_dot_product_attention_math"``)
+      is refused when called, by any route; a class (``"torch.nn.LSTM"``) when constructed or run;
+      a method (``"torch.Tensor.backward"``) when called; a module (``"torch"``, for NumPy-only
+      answers) on any call into it. A refused route fails the check even when the answer catches
+      the refusal.
     - ``substitute`` maps names in ``fn``'s module (the notebook) to the reference versions the
-      call should use instead, so that a mistake in an earlier exercise does not cost this one
-      (no cascade): ``substitute={"rnn_step": reference_step}``. A substitute (a Python
-      function) is checking code: inside it the forbidden routes are allowed.
+      call should use instead, so that a mistake in an earlier exercise does not cost this one:
+      ``substitute={"rnn_step": reference_step}``. Inside a substitute the refused routes are allowed.
     - ``raises``: the call must raise this exception type; the exception is returned.
+    - ``learner``: when ``fn`` is the test's own driver (``lambda: list(stream)``), the learner's
+      function it runs; messages name that function and its lines.
+    - An answer that leaves gradient tracking or the default dtype changed for its caller fails,
+      and the setting is put back, so that the mistake costs no later check.
 
-    Everything is put back when the call ends, whatever happens. The patching happens only
-    inside this call, so the grader's guard (:mod:`rnncourse.grading.guard`), which compares
-    before and after each test cell, sees nothing changed, while replacing ``run_learner``
-    itself still counts as tampering.
+    Everything is put back when the call ends, whatever happens, so the grader's guard
+    (:mod:`rnncourse.grading.guard`), which compares before and after each test cell, sees nothing
+    changed, while replacing ``run_learner`` itself still counts as tampering.
     """
-    name = getattr(fn, "__name__", None) or type(fn).__name__  # a function, or a module / callable object
-    touched: list[tuple[str, str]] = []  # (dotted name, reason) of every refused route used
-
-    exempt: list[Any] = []  # frames of the reference substitutes now running (checking code)
-    exempt_codes = {id(getattr(getattr(v, "__func__", v), "__code__", None)) for v in (substitute or {}).values()}
-    exempt_codes.discard(id(None))
-
-    def refuse(dotted: str, reason: str, original: Any) -> Callable:
-        def refused(*a: Any, **k: Any) -> Any:
-            if exempt:  # a reference substitute may use what the answer may not
-                return original(*a, **k)
-            touched.append((dotted, reason))
-            raise RefusedRoute(f"{dotted} is not allowed here: {reason}")
-        return refused
-
-    patches: list[tuple[Any, str, Any, str, str]] = []  # (owner, attribute, original, dotted, reason)
-    watched: dict[int, tuple[str, str]] = {}   # id of code objects / builtins -> (name, reason)
-    keep_alive: list[Any] = []
-    namespaces: dict[str, str] = {}            # module prefix -> reason
-    for dotted, reason in (forbid or {}).items():
-        owner, target, attribute = _resolve(dotted)
-        if owner is None:  # a module: every call into it
-            namespaces[target.__name__] = reason
-            continue
-        if isinstance(target, type):
-            methods = [m for m in ("__init__", "forward") if hasattr(target, m)]
-            for method in methods:
-                patches.append((target, method, vars(target).get(method, _MISSING_ATTR), dotted, reason))
-                original = getattr(target, method)
-                code = getattr(original, "__code__", None)
-                if code is not None and method in vars(target):
-                    watched[id(code)] = (dotted, reason)
-                    keep_alive.append(code)
-            continue
-        if isinstance(owner, (type, types.ModuleType)):
-            patches.append((owner, attribute, vars(owner).get(attribute, _MISSING_ATTR), dotted, reason))
-        function = getattr(target, "__func__", target)
-        code = getattr(function, "__code__", None)
-        watched[id(code if code is not None else function)] = (dotted, reason)
-        keep_alive.append(code if code is not None else function)
-    prefixes = tuple(namespaces)
-
-    def monitor(frame: Any, event: str, arg: Any) -> None:
-        if event == "return" and exempt and frame is exempt[-1]:
-            exempt.pop()
-            return
-        if event == "call" and id(frame.f_code) in exempt_codes:
-            exempt.append(frame)
-            return
-        if exempt:
-            return
-        if event == "call":
-            hit = watched.get(id(frame.f_code))
-            if hit is None and prefixes and not touched:
-                prefix = _in_namespace(frame.f_globals.get("__name__"), prefixes)
-                hit = (prefix, namespaces[prefix]) if prefix else None
-        elif event == "c_call":
-            hit = watched.get(id(arg))
-            if hit is None and prefixes and not touched:
-                owner = getattr(arg, "__objclass__", None) or type(getattr(arg, "__self__", None))
-                prefix = (_in_namespace(getattr(arg, "__module__", None), prefixes)
-                          or _in_namespace(getattr(owner, "__module__", None), prefixes))
-                hit = (prefix, namespaces[prefix]) if prefix else None
-        else:
-            return
-        if hit is not None and len(touched) < 100:
-            touched.append(hit)
-
-    module_globals = None
-    swapped: list[tuple[str, Any]] = []
-    if substitute:
-        function = getattr(fn, "__func__", fn)
-        module_globals = getattr(function, "__globals__", None)
-        if module_globals is None:
-            module_globals = vars(sys.modules[getattr(fn, "__module__", "__main__")])
-    previous = _getprofile()
-    result, error = None, None
-    try:
-        for owner, attribute, _, dotted, reason in patches:
-            setattr(owner, attribute, refuse(dotted, reason, getattr(owner, attribute)))
-        for key, value in (substitute or {}).items():
-            swapped.append((key, module_globals.get(key, _MISSING_ATTR)))
-            module_globals[key] = value
-        if watched or prefixes or exempt_codes:
-            _setprofile(monitor)
-        try:
-            result = fn(*args, **(kwargs or {}))
-        except BaseException as caught:  # noqa: BLE001 - every failure of the answer is reported
-            error = caught
-        finally:
-            still_ours = _getprofile() is monitor
-            if watched or prefixes or exempt_codes:
-                _setprofile(previous)
-    finally:
-        for owner, attribute, original, _, _ in reversed(patches):
-            if original is _MISSING_ATTR:
-                try:
-                    delattr(owner, attribute)
-                except AttributeError:
-                    pass
-            else:
-                setattr(owner, attribute, original)
-        for key, original in reversed(swapped):
-            if original is _MISSING_ATTR:
-                module_globals.pop(key, None)
-            else:
-                module_globals[key] = original
-    if touched:  # the most specific route taken: a named function or class before a whole module
-        dotted, reason = next((t for t in touched if t[0] not in namespaces), touched[0])
-        raise AssertionError(f"While checking {case}, your {name} used {dotted}: {reason}.") from None
-    if (watched or prefixes) and not still_ours:
+    shown = learner if learner is not None else fn
+    name = getattr(shown, "__name__", None) or type(shown).__name__  # a function, or a callable object
+    before = _torch_state()
+    with _substituted(fn, substitute or {}), Refusals(forbid or {}, substitute or {}) as watch:
+        result, error = _call(fn, args, kwargs or {})
+    route = watch.route_taken()
+    if route is not None:
+        raise AssertionError(f"While checking {case}, your {name} used {route[0]}: {route[1]}.") from None
+    if watch.switched_off():
         raise AssertionError(f"While checking {case}, your {name} switched off the check that watches for "
                              f"routes this exercise does not allow (sys.setprofile).") from None
     if isinstance(error, (KeyboardInterrupt, SystemExit)):
         raise error
-    if raises is not None:
-        expected = " or ".join(t.__name__ for t in (raises if isinstance(raises, tuple) else (raises,)))
-        if error is None:
-            raise AssertionError(_with_hint(f"While checking {case}, your {name} should raise {expected}, "
-                                            f"but it returned {_short(result)}.", hint))
-        if isinstance(error, raises):
-            return error
-    if error is not None:
-        if isinstance(error, NotImplementedError) and not str(error):
-            message = f"While checking {case}, your {name} is not written yet (it raises NotImplementedError)."
-        elif raises is not None:
-            message = f"While checking {case}, your {name} should raise {expected}, but it raised {_describe(error, fn)}"
-        else:
-            message = f"While checking {case}, your {name} raised {_describe(error, fn)}"
+    changed = _changed_state(before)
+    message = _failure(error, result, shown, name, case, raises)
+    if message is not None:
         raise AssertionError(_with_hint(message, hint)) from error
-    return result
+    if changed is not None:
+        raise AssertionError(f"While checking {case}, your {name} {changed}.")
+    return error if raises is not None else result
+
+
+@contextmanager
+def recorded_renames() -> Iterator[list[tuple[Path, Path]]]:
+    """The renames (``os.replace``, ``os.rename``, ``Path.replace``, ``shutil.move``) made in the
+    block, as absolute ``(source, target)`` paths, observed through Python's audit events::
+
+        with recorded_renames() as renames:
+            run_learner(save_model_file, (path, ...), case="...")
+        # an atomic write: one rename, from a temporary file beside `path`, onto `path`
+    """
+    found: list[tuple[Path, Path]] = []
+    _RENAME_LOGS.append(found)
+    try:
+        yield found
+    finally:
+        _RENAME_LOGS.remove(found)
+
+
+_RENAME_LOGS: list[list[tuple[Path, Path]]] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "os.rename" and _RENAME_LOGS:
+        pair = tuple(Path(os.path.abspath(os.fsdecode(p))) for p in args[:2] if isinstance(p, (str, bytes, os.PathLike)))
+        if len(pair) == 2:
+            for log in _RENAME_LOGS:
+                log.append(pair)
+
+
+sys.addaudithook(_audit)  # installed once, at import; it records only inside recorded_renames()

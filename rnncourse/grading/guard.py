@@ -14,7 +14,7 @@ hiding the error (an IPython input or AST transformer, a custom exception handle
 :func:`arm` runs first, before any cell of the notebook: it imports the reference modules and
 takes a snapshot of everything a test can reach through them (``numpy``, ``numpy.testing``,
 ``math``, ``torch`` with ``torch.nn``, ``torch.nn.functional``, ``torch.nn.utils.rnn``,
-``torch.testing``, ``rnncourse.grading.checks``, the builtins, and every module the notebook's locked
+``torch.testing``, ``rnncourse.grading.checks`` with its ``refusals``, the builtins, and every module the notebook's locked
 cells import): their functions and classes, the attributes of those classes along their MRO,
 functions' code objects, ``sys.modules`` entries, the names the locked cells bind in the
 notebook (``np``, ``torch``, ``check_close``, ...), the IPython shell's transformers, exception
@@ -49,7 +49,7 @@ __all__ = ["arm", "report"]
 
 REFERENCE_MODULES = (
     "builtins", "math", "numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional",
-    "torch.nn.utils.rnn", "torch.testing", "rnncourse.grading.checks",
+    "torch.nn.utils.rnn", "torch.testing", "rnncourse.grading.checks", "rnncourse.grading.refusals",
 )
 SHELL_METHODS = (
     "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "transform_ast",

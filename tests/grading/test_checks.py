@@ -21,7 +21,7 @@ def test_check_close_names_the_worst_element():
 def test_check_close_reports_shape_and_none():
     with pytest.raises(AssertionError, match=r"output should have shape \(2, 3\), but it has shape \(3, 2\)"):
         check_close(np.zeros((3, 2)), np.zeros((2, 3)), "output")
-    with pytest.raises(AssertionError, match="did you forget to return it"):
+    with pytest.raises(AssertionError, match=r"output is None, where values of shape \(2,\) were expected"):
         check_close(None, np.zeros(2), "output")
 
 
@@ -251,3 +251,91 @@ def test_the_specific_route_is_named_before_the_whole_namespace():
 
     with pytest.raises(AssertionError, match="used torch.tanh: not tanh"):
         run_learner(answer, (np.ones(2),), case="c", forbid={"torch": "NumPy only", "torch.tanh": "not tanh"})
+
+
+# --- issue 28: decorated answers, operator routes, side effects, messages ------------------------
+
+DECODING = {"rnncourse.nn.decoding.greedy_decode": "write the decoding loop yourself"}
+
+
+@pytest.mark.parametrize("decorator", [torch.no_grad(), torch.inference_mode(), torch.enable_grad()])
+def test_a_decorated_answer_is_not_mistaken_for_a_decorated_refused_function(decorator):
+    @decorator
+    def greedy_batch(x):
+        return x * 2
+
+    assert run_learner(greedy_batch, (torch.ones(2),), case="c", forbid=DECODING).tolist() == [2.0, 2.0]
+
+
+def test_a_refused_function_is_recognised_beneath_its_decorator():
+    from rnncourse.nn.decoding import greedy_decode
+
+    inner = greedy_decode.__wrapped__  # the undecorated function, taken before the check
+
+    def answer():
+        return inner(lambda tokens, state: (torch.zeros(len(tokens), 3).log_softmax(-1), state), None, 2,
+                     sos=0, eos=1, max_len=3)
+
+    with pytest.raises(AssertionError, match="your answer used rnncourse.nn.decoding.greedy_decode"):
+        run_learner(answer, case="c", forbid=DECODING)
+
+
+@pytest.mark.parametrize("route", [
+    lambda q, k, v: torch._C._nn.scaled_dot_product_attention(q, k, v),
+    lambda q, k, v: torch.ops.aten.scaled_dot_product_attention(q, k, v),
+    lambda q, k, v: torch.ops.aten.scaled_dot_product_attention.default(q, k, v),
+])
+def test_a_refused_builtin_is_recognised_through_torch_c_and_its_aten_operator(route):
+    q = torch.randn(1, 2, 3)
+    with pytest.raises(AssertionError, match="used torch.nn.functional.scaled_dot_product_attention"):
+        run_learner(route, (q, q, q), case="c", forbid={"torch.nn.functional.scaled_dot_product_attention": "no"})
+
+
+def test_an_aten_operator_can_be_refused_by_name():
+    q = torch.randn(1, 2, 3)
+    forbid = {"torch.ops.aten._scaled_dot_product_attention_math": "it returns the weights for you"}
+    with pytest.raises(AssertionError, match="used torch.ops.aten._scaled_dot_product_attention_math: it returns"):
+        run_learner(lambda: torch.ops.aten._scaled_dot_product_attention_math(q, q, q), case="c", forbid=forbid)
+    assert run_learner(lambda: torch.softmax(q @ q.mT, -1) @ q, case="c", forbid=forbid).shape == (1, 2, 3)
+
+
+def test_numpy_only_accepts_a_grad_mode_decorator():
+    @torch.no_grad()
+    def numpy_answer(a):
+        return np.tanh(a).sum()
+
+    assert run_learner(numpy_answer, (np.ones(3),), case="c", forbid={"torch": "NumPy only"}) == np.tanh(1) * 3
+
+
+def test_an_answer_that_leaves_grad_mode_off_fails_and_the_mode_is_put_back():
+    def generate(x):
+        torch.set_grad_enabled(False)
+        return x
+
+    with pytest.raises(AssertionError, match=r"your generate left gradient tracking switched off .*torch.no_grad"):
+        run_learner(generate, (1,), case="c")
+    assert torch.is_grad_enabled()
+
+
+def test_a_driver_lambda_is_reported_as_the_learners_function_and_line():
+    def stream(n):
+        yield 1
+        raise ValueError("bad")
+
+    with pytest.raises(AssertionError) as caught:
+        run_learner(lambda: list(stream(2)), case="c", learner=stream)
+    assert re.search(r"your stream raised ValueError: bad \(at line \d+: raise ValueError\(\"bad\"\)\)",
+                     str(caught.value)), str(caught.value)
+
+
+def test_recorded_renames_sees_the_move_and_nothing_outside_the_block(tmp_path):
+    import os
+
+    from rnncourse.grading.checks import recorded_renames
+
+    (tmp_path / "a.tmp").write_text("x")
+    with recorded_renames() as renames:
+        os.replace(tmp_path / "a.tmp", tmp_path / "a")
+    (tmp_path / "b").write_text("y")
+    os.replace(tmp_path / "b", tmp_path / "c")
+    assert renames == [(tmp_path / "a.tmp", tmp_path / "a")]

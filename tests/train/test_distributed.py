@@ -64,7 +64,7 @@ def test_two_processes_under_torchrun_match_one_process(tmp_path, monkeypatch):
     script.write_text(SCRIPT)
     (tmp_path / "single").mkdir()
     (tmp_path / "ddp").mkdir()
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root), "RNNCOURSE_DEVICE": "cpu"}
     for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
