@@ -1,0 +1,154 @@
+"""Measuring a character language model: the windowed loss, what its hidden units track, and how
+varied its samples are.
+
+**Windowed loss** (nanoGPT's metric). Cut the ids ``x_0 .. x_{N-1}`` into consecutive windows of
+``W`` ids; every window starts from nothing (a zero state, an empty context), and each position
+``t`` of a window is scored on the next id given the window's ids up to ``t``::
+
+    loss = -(1 / (N - 1)) * sum_t log p(x_{t+1} | x_{s(t)} .. x_t),    s(t) = W * floor(t / W)
+
+so the first prediction of every window has no context at all and the last has ``W``. nanoGPT
+estimates this mean from random windows of its context (256); here every window of the split is
+read once, so the figure has no sampling noise. A recurrent model can also be scored with its
+state carried across the whole text (unbounded context); the two are different numbers and a
+comparison must use one of them for both models.
+
+**Unit correlations.** With the top layer's activations ``a (N, H)`` over a text and a feature
+``f (N,)`` of the same positions (position in the line, inside a speaker's name, ...), unit ``j``
+gets Pearson's ``r_j = cov(a_j, f) / (std(a_j) std(f))``; ``|r_j|`` near 1 means unit ``j`` tracks
+the feature (karpathy, "The unreasonable effectiveness of recurrent neural networks", 2015).
+
+**Sample diversity.** Over the words of a generated text: ``distinct_n`` is the number of
+distinct n-grams over the number of n-grams (1 = never repeats itself; a loop drives it towards
+0, and ``1 - distinct_n`` is the share of n-grams that repeat an earlier one); ``ngrams_in`` the
+share of n-grams that also occur in a reference text, such as the training text (copying).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["windowed_loss", "hidden_activations", "text_features", "unit_correlations",
+           "distinct_n", "ngrams_in"]
+
+
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    return out[0] if isinstance(out, tuple) else out          # CharLM returns (logits, state)
+
+
+def windowed_loss(model: nn.Module, ids: torch.Tensor, window: int = 256, *,
+                  batch_size: int = 64) -> float:
+    """Mean next-id loss in nats over all of ``ids`` (1-D), in windows of ``window`` ids, each
+    from a zero state. ``model(x)`` takes ``(batch, T)`` ids and returns logits ``(batch, T, V)``
+    (or a tuple that starts with them). The model runs in eval mode and gets its mode back."""
+    ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+    if window < 1 or ids.numel() < 2:
+        raise ValueError(f"windowed_loss needs window >= 1 and at least 2 ids, got {window} and {ids.numel()}.")
+    device = next(model.parameters()).device
+    n = ids.numel() - 1                                        # positions that have a next id
+    full = n // window
+    chunks = [ids[: full * window + 1].unfold(0, window + 1, window)] if full else []
+    if n % window:
+        chunks.append(ids[full * window:].unsqueeze(0))       # the last, shorter window
+    total, was_training = 0.0, model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for rows in chunks:
+                for part in rows.split(batch_size):
+                    part = part.to(device)
+                    logits = _logits(model, part[:, :-1])
+                    total += nn.functional.cross_entropy(logits.flatten(0, 1), part[:, 1:].flatten(),
+                                                         reduction="sum").item()
+    finally:
+        model.train(was_training)
+    return total / n
+
+
+def hidden_activations(model: nn.Module, ids: torch.Tensor, *, chunk: int = 1000) -> np.ndarray:
+    """The top recurrent layer's output ``h_t`` after reading each of ``ids`` in one stream from
+    a zero state, the state carried from chunk to chunk: a float array ``(len(ids), hidden)``.
+    ``model(x, state)`` must return ``(logits, state)`` and have ``model.rnn`` (as ``CharLM``)."""
+    ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+    device = next(model.parameters()).device
+    outputs, state, was_training = [], None, model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for part in ids.split(chunk):
+                x = model.embed(part.to(device).unsqueeze(0))          # (1, chunk, embed_dim)
+                out, state = model.rnn(x, state)                       # (1, chunk, hidden)
+                outputs.append(out[0].float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs)
+
+
+def text_features(text: str) -> dict[str, np.ndarray]:
+    """Features of every character of ``text``, as float arrays of ``len(text)``:
+
+    - ``"position in the line"``: characters since the last newline;
+    - ``"in a speaker's name"``: 1 on a line that names a speaker (ends with ':', no lower case);
+    - ``"inside brackets"``: 1 between an opening ``(`` or ``[`` and its closing one;
+    - ``"position in the word"``: letters since the last non-letter (0 outside words).
+    """
+    line, word, depth = np.zeros(len(text)), np.zeros(len(text)), np.zeros(len(text))
+    speaker = np.zeros(len(text))
+    col = letters = level = 0
+    start = 0
+    for i, ch in enumerate(text):
+        level += ch in "(["
+        line[i], depth[i] = col, float(level > 0)
+        level = max(level - (ch in ")]"), 0)
+        letters = letters + 1 if ch.isalpha() else 0
+        word[i] = letters
+        col = 0 if ch == "\n" else col + 1
+        if ch == "\n" or i == len(text) - 1:
+            name = text[start:i + 1].strip()
+            if name.endswith(":") and not any(c.islower() for c in name):
+                speaker[start:i + 1] = 1.0
+            start = i + 1
+    return {"position in the line": line, "in a speaker's name": speaker,
+            "inside brackets": depth, "position in the word": word}
+
+
+def unit_correlations(activations: np.ndarray, feature: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of ``activations (N, H)`` with ``feature (N,)``:
+    an array ``(H,)`` in [-1, 1]; a constant unit (or feature) gets 0."""
+    a = np.asarray(activations, dtype=np.float64)
+    f = np.asarray(feature, dtype=np.float64)
+    if a.ndim != 2 or f.shape != (a.shape[0],):
+        raise ValueError(f"need activations (N, H) and a feature (N,), got {a.shape} and {f.shape}.")
+    a = a - a.mean(axis=0)
+    f = f - f.mean()
+    norms = np.sqrt((a * a).sum(axis=0) * (f * f).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a * f[:, None]).sum(axis=0) / norms
+    return np.where(norms > 0, r, 0.0)
+
+
+def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}.")
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
+def distinct_n(text: str, n: int) -> float:
+    """Distinct word n-grams over all word n-grams of ``text`` (0 when it has none)."""
+    grams = _ngrams(text.split(), n)
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def ngrams_in(text: str, reference: str, n: int) -> float:
+    """Share of the word n-grams of ``text`` that also occur in ``reference`` (e.g. the training
+    text: how much of a sample is copied from it); 0 when ``text`` has none."""
+    grams = _ngrams(text.split(), n)
+    if not grams:
+        return 0.0
+    known = set(_ngrams(reference.split(), n))
+    return sum(gram in known for gram in grams) / len(grams)
