@@ -18,6 +18,8 @@ layers"); each module lists its public names in ``__all__``:
     ``.decoding``        batched greedy decoding and beam search for any decoder step
     ``.language_model``  a character language model and stateful generation
     ``.sampling``        one token from logits: temperature, top-k, top-p
+    ``.lm_metrics``      a language model's windowed loss, what its hidden units track, sample diversity
+    ``.gpt``             a small GPT (nanoGPT's CPU recipe) to set beside the recurrent model
     ``.models``          chapter 6's sentiment classifier (the model chapter 8 deploys)
     ``.scan``            the linear recurrence h_t = a_t h_{t-1} + b_t: loop, parallel and log-space scans
     ``.minrnn``          minGRU and minLSTM (parallel and sequential modes), their block and language model
