@@ -28,6 +28,7 @@ import nbformat
 
 from rnncourse.grading.cells import grade_id, nbgrader
 from rnncourse.grading.kernel import NOTEBOOK_KERNEL, pin_kernel_here
+from rnncourse.grading.manifest import KEY as MANIFEST_KEY, make_manifest
 
 __all__ = ["AssignmentError", "Course", "GradedCell", "assignment_names", "graded_cells", "make_course",
            "metadata_problems", "read_source", "release_notebook", "repo_root"]
@@ -222,6 +223,8 @@ def make_course(root: Path, names: list[str] | None = None, solutions: Path | No
 
 
 def release_notebook(course: Course, name: str) -> str:
-    """The release notebook of ``name`` as deterministic JSON text."""
+    """The release notebook of ``name`` as deterministic JSON text, with the self-check's
+    :mod:`~rnncourse.grading.manifest` in its metadata."""
     nb = normalise(nbformat.read(course.release_path(name), as_version=4), name)
+    nb.metadata[MANIFEST_KEY] = make_manifest(nb, name)  # what `rnncourse check` judges it by
     return nbformat.writes(nb) + "\n"

@@ -30,6 +30,14 @@ def _failure(cell_run: CellRun) -> str:
     return _first_lines(f"{cell_run.ename}: {cell_run.evalue}" if cell_run.evalue else cell_run.ename)
 
 
+def _stopped_here(run: Run) -> str:
+    """Why a test that was running when the run ended scores 0 (it did not stop *before* it)."""
+    how = {Status.DIED: "the Python process died while this test ran",
+           Status.TIMEOUT: "the notebook was stopped while this test ran",
+           Status.EXITED: "the notebook ended Python while this test ran"}.get(run.fate, "this test did not finish")
+    return f"{how}: {run.detail}" if run.detail else how
+
+
 def score_tests(run: Run, guarded: bool = True) -> list[TestResult]:
     """Score every test cell of ``run`` and mark failures in the executed notebook's outputs.
 
@@ -49,7 +57,9 @@ def score_tests(run: Run, guarded: bool = True) -> list[TestResult]:
         found = [detail or "the checking functions were changed" for _, state, detail in cell_run.guard_lines
                  if state == "tampered"]
         stages = {stage for stage, state, _ in cell_run.guard_lines if state == "ok"}
-        if cell_run.status == Status.NOT_RUN:
+        if cell_run.status == Status.NOT_RUN and i == run.stopped_at:
+            result.message, result.ran = _stopped_here(run), False
+        elif cell_run.status == Status.NOT_RUN:
             result.message, result.ran = not_run_reason, False
         elif cell_run.status == Status.TIMEOUT:
             result.message = "the test ran longer than the time limit of a cell and was stopped"
