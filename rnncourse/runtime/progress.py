@@ -9,7 +9,9 @@ every ``RNNCOURSE_PROGRESS_SECONDS``, default 30 s), plus the last one::
 
 ``RNNCOURSE_PROGRESS=lines`` asks for the lines everywhere, Jupyter included: the book's build
 sets it for the chapters it executes, because a notebook's progress widget would need scripts from
-the internet to show in the built page.
+the internet to show in the built page. Asked for that way, a bar also stays silent for work that
+ends within one interval, so a page shows progress only where the work is long enough to need it
+(not ``fit: 0batch [00:00, ?batch/s]`` or a download's 0% and 100% lines a second apart).
 
 Every course routine that shows progress (``rnncourse.train.fit``, the dataset downloads) makes its
 bar with :func:`progress_bar`.
@@ -76,4 +78,6 @@ def progress_bar(*, file=None, **kwargs):
     interval = _log_interval()
     kwargs.update(mininterval=interval, maxinterval=max(interval, 10.0), miniters=1,
                   dynamic_ncols=False, ncols=kwargs.get("ncols") or 80, ascii=True)
+    if lines:
+        kwargs.setdefault("delay", interval)  # nothing at all for work shorter than one interval
     return tqdm(file=_Lines(stream), **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from rnncourse.runtime.progress import progress_bar
 
@@ -50,3 +51,26 @@ def test_lines_can_be_asked_for_even_where_the_bar_would_redraw(monkeypatch):
         for _ in range(100):
             bar.update(1)
     assert "\r" not in term.getvalue() and len(term.getvalue().splitlines()) <= 3
+
+
+def test_asked_for_lines_short_work_prints_nothing(monkeypatch):
+    """The book's pages: no 0% and 100% lines for a job that took a moment."""
+    monkeypatch.setenv("RNNCOURSE_PROGRESS", "lines")
+    monkeypatch.setenv("RNNCOURSE_PROGRESS_SECONDS", "3600")
+    log = io.StringIO()
+    with progress_bar(total=100, desc="fit", file=log) as bar:
+        for _ in range(100):
+            bar.update(1)
+    assert log.getvalue() == ""
+
+
+def test_asked_for_lines_long_work_still_shows_progress(monkeypatch):
+    monkeypatch.setenv("RNNCOURSE_PROGRESS", "lines")
+    monkeypatch.setenv("RNNCOURSE_PROGRESS_SECONDS", "0.05")
+    log = io.StringIO()
+    with progress_bar(total=4, desc="fit", file=log) as bar:
+        for _ in range(4):
+            time.sleep(0.06)
+            bar.update(1)
+    lines = log.getvalue().splitlines()
+    assert len(lines) >= 2 and lines[-1].startswith("fit: 100%"), lines
