@@ -15,7 +15,7 @@ from conftest import ROOT
 
 SOURCES = sorted([*ROOT.glob("book/chapters/*.md"), *ROOT.glob("solutions/*/*.md")])
 PUBLIC_MODULES = {"rnncourse", "rnncourse.deploy.checkpoint", "rnncourse.grading.checks", "rnncourse.data",
-                  "rnncourse.nn.decoding", "rnncourse.runtime.device", "rnncourse.nn.language_model", "rnncourse.nn.gpt", "rnncourse.nn.lm_metrics", "rnncourse.deploy.latency", "rnncourse.nn.models",
+                  "rnncourse.nn.decoding", "rnncourse.nn.mt_eval", "rnncourse.runtime.device", "rnncourse.nn.language_model", "rnncourse.nn.gpt", "rnncourse.nn.lm_metrics", "rnncourse.deploy.latency", "rnncourse.deploy.export", "rnncourse.nn.models",
                   "rnncourse.nn.padded", "rnncourse.nn.scan", "rnncourse.nn.minrnn", "rnncourse.plot", "rnncourse.nn.sampling", "rnncourse.deploy.serve",
                   "rnncourse.train"}
 
