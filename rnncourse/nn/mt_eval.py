@@ -87,15 +87,23 @@ def _check(hyps: Sequence[str], references: Sequence[Sequence[str]]) -> None:
 
 def corpus_scores(hyps: Sequence[str], references: Sequence[Sequence[str]], *,
                   n_bootstrap: int = N_BOOTSTRAP) -> Scores:
-    """BLEU and chrF of ``hyps[i]`` against all of ``references[i]``, with bootstrap intervals
-    over the sources (sacrebleu's ``n_bootstrap`` resampling, fixed seed 12345)."""
+    """BLEU and chrF of ``hyps[i]`` against all of ``references[i]``, with 95% bootstrap intervals
+    over the sources (sacrebleu's ``n_bootstrap`` resamples, seed 12345; ``n_bootstrap=1``: none).
+    (``BLEU.corpus_score(n_bootstrap=...)`` would do for BLEU, but sacrebleu 2.6.0's chrF fails
+    there when a resample scores 0, mixing float and float32; the paired-test harness does not.)"""
     _check(hyps, references)
     streams = reference_streams(references)
     found = {}
-    for name, metric in _metrics().items():
-        score = metric.corpus_score(list(hyps), streams, n_bootstrap=n_bootstrap)
-        ci = float(score._ci) if n_bootstrap > 1 else None
-        found[name] = (float(score.score), ci, str(metric.get_signature()))
+    if n_bootstrap > 1:  # sacrebleu's test harness, one system: its scores and intervals
+        signatures, results = PairedTest([("system", list(hyps))], _metrics(), streams,
+                                         test_type="bs", n_samples=n_bootstrap)()
+        for name, (result,) in ((k, v) for k, v in results.items() if k != "System"):
+            key = "BLEU" if name.startswith("BLEU") else "chrF"
+            found[key] = (float(result.score), float(result.ci), str(signatures[name]))
+    else:
+        for name, metric in _metrics().items():
+            score = metric.corpus_score(list(hyps), streams)
+            found[name] = (float(score.score), None, str(metric.get_signature()))
     return Scores(found["BLEU"][0], found["chrF"][0], found["BLEU"][1], found["chrF"][1],
                   found["BLEU"][2], found["chrF"][2], len(hyps))
 
@@ -108,7 +116,8 @@ def paired_bootstrap(baseline: Sequence[str], system: Sequence[str], references:
     Returns, per metric (``"BLEU"``, ``"chrF"``), the two scores, their difference, the half-width
     of each one's 95% interval, the p-value of "the difference is due to chance" (two-sided:
     sacrebleu compares the absolute difference with the resamples' centred absolute differences)
-    and ``significant`` (p < ``level``), plus the signature with the test's settings.
+    and ``significant`` (p < ``level`` and the scores differ), plus the signature with the test's
+    settings.
     """
     _check(baseline, references)
     _check(system, references)
@@ -122,6 +131,7 @@ def paired_bootstrap(baseline: Sequence[str], system: Sequence[str], references:
                        "difference": float(other.score - base.score),
                        "baseline_ci": float(base.ci), "system_ci": float(other.ci),
                        "p_value": float(other.p_value),
-                       "significant": bool(other.p_value < level),
+                       # sacrebleu gives p = 1/(n+1) to identical systems: no difference is no finding
+                       "significant": bool(other.p_value < level and other.score != base.score),
                        "signature": str(signatures[name])}
     return out

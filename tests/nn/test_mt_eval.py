@@ -62,3 +62,5 @@ def test_paired_bootstrap_tells_a_real_difference_from_none():
     almost[5] = "il est tres grand ."                # one output of 120 differs
     close = paired_bootstrap(good, almost, refs, n_samples=200)
     assert close["BLEU"]["difference"] != 0 and not close["BLEU"]["significant"]
+    same = paired_bootstrap(good, list(good), refs, n_samples=200)
+    assert same["BLEU"]["difference"] == 0 and not same["BLEU"]["significant"]
