@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["cell_text", "exercise_titles", "grade_id", "heading_above", "nbgrader", "test_cells"]
+__all__ = ["cell_text", "exercise_titles", "grade_id", "heading_above", "manual_title", "nbgrader", "test_cells"]
 
 
 def nbgrader(cell: Mapping) -> dict:
@@ -52,3 +52,9 @@ def exercise_titles(nb: Mapping) -> dict[int, str]:
     """``{test cell index: "Exercise 2: ..."}`` from the nearest heading above each test cell."""
     cells = nb["cells"]
     return {i: heading_above(cells, i) or grade_id(cells[i]) or f"cell {i}" for i in test_cells(nb)}
+
+
+def manual_title(nb: Mapping, gid: str) -> str:
+    """The heading above the cell ``gid`` (a written answer graded by hand), or ``gid`` itself."""
+    cells = nb["cells"]
+    return next((heading_above(cells, i) or gid for i, c in enumerate(cells) if grade_id(c) == gid), gid)

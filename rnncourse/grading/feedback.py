@@ -1,7 +1,8 @@
 """A student's feedback page: one self-contained HTML file made from their grading result.
 
-It shows the total, the status and its reason when the notebook could not be graded normally,
-and per exercise the points, passed/failed and the message of the failing check. Hidden tests
+It shows the total, when it was submitted and how late, the status and its reason when the
+notebook could not be graded normally, per exercise the points, passed/failed and the message of
+the failing check, and the written answers graded by hand (or "needs manual grading"). Hidden tests
 count in the grade and their messages are shown, but their code is not (the page is built from
 the result, not from the executed notebook). Everything taken from the submission is escaped.
 """
@@ -30,8 +31,37 @@ def format_points(x: float) -> str:
     return f"{x:g}"
 
 
-def feedback_html(result: dict) -> str:
-    """The page for ``result`` (a grading result as stored in ``results/ASSIGNMENT/STUDENT.json``)."""
+def _late_line(result: dict, penalty: float) -> str:
+    """``Submitted 2026-03-02 10:15 UTC, 12 minutes after the due date`` (or on time)."""
+    late, when = result.get("minutes_late"), result.get("submitted")
+    if when is None:
+        return "Submitted late (the time is not known)." if result.get("late") else ""
+    text = f"Submitted {when}"
+    if late:
+        text += f", {late} minute{'s' if late != 1 else ''} after the due date ({result['due']})"
+        text += f"; late penalty: {format_points(penalty)} points" if penalty else ""
+    elif result.get("due"):
+        text += ", on time"
+    return text + "."
+
+
+def _manual_rows(result: dict, graded_by_hand: dict | None) -> list[str]:
+    """The written answers: the score given by hand, or "needs manual grading"."""
+    e, rows = html.escape, []
+    scores = (graded_by_hand or {}).get("manual", {})
+    for question in result.get("manual", []):
+        score = scores.get(question["grade_id"])
+        shown = "needs manual grading" if score is None else "graded by hand"
+        points = "–" if score is None else format_points(score)
+        rows.append(f"<tr><td>{e(question['title'])}</td><td class=\"num\">{points} / "
+                    f"{format_points(question['points'])}</td><td>{shown}</td><td></td></tr>")
+    return rows
+
+
+def feedback_html(result: dict, graded_by_hand: dict | None = None) -> str:
+    """The page for ``result`` (a grading result as stored in ``results/ASSIGNMENT/STUDENT.json``);
+    ``graded_by_hand``: the scores of the written answers and the late penalty from the gradebook
+    (:func:`~rnncourse.grading.gradebook.read_manual`)."""
     e = html.escape
     rows = []
     for test in result["tests"]:
@@ -39,10 +69,17 @@ def feedback_html(result: dict) -> str:
         message = f"<pre>{e(test['message'])}</pre>" if test["message"] else ""
         rows.append(f"<tr><td>{e(test['title'])}</td><td class=\"num\">{format_points(test['score'])} / "
                     f"{format_points(test['points'])}</td><td>{verdict}</td><td>{message}</td></tr>")
+    rows += _manual_rows(result, graded_by_hand)
+    penalty = (graded_by_hand or {}).get("penalty", 0.0)
+    manual = sum(v for v in (graded_by_hand or {}).get("manual", {}).values() if v is not None)
+    score = max(0.0, result["score"] + manual - penalty)
+    waiting = any(v is None for v in (graded_by_hand or {}).get("manual", {}).values()) or (
+        result.get("manual") and not graded_by_hand)
     status = ""
     if result["status"] != Status.GRADED:
         status = (f'<div class="status"><strong>Status: {e(result["status"])}</strong><br>'
                   f'{e(result["reason"])}</div>')
+    late = _late_line(result, penalty)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{e(result["assignment"])}: feedback for {e(result["student"])}</title>
@@ -50,7 +87,8 @@ def feedback_html(result: dict) -> str:
 <body>
 <h1>{e(result["assignment"])}</h1>
 <p>Student: <strong>{e(result["student"])}</strong><br>
-Score: <strong>{format_points(result["score"])} / {format_points(result["max_score"])}</strong></p>
+Score: <strong>{format_points(score)} / {format_points(result["max_score"])}</strong>{
+    " (written answers not graded yet)" if waiting else ""}{f"<br>{e(late)}" if late else ""}</p>
 {status}
 <table><thead><tr><th>Exercise</th><th>Points</th><th>Result</th><th>Message</th></tr></thead>
 <tbody>

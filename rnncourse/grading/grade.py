@@ -1,7 +1,9 @@
 """Grading a class: every submission restored, run in its own sandboxed kernel, scored and
 recorded, several at a time.
 
-:func:`grade_class` is what ``rnncourse grade`` runs (:mod:`rnncourse.grading.grade_command`);
+:func:`grade_class` is what ``rnncourse grade`` runs (:mod:`rnncourse.grading.grade_command`), in
+four steps: :func:`open_class` (course, context, roster), :func:`grade_all` (the workers),
+:func:`record_class` (gradebook, feedback, ``grades.csv``, LMS file) and :func:`report_class`.
 :func:`grade_notebooks` grades a few notebooks the same way and returns each exercise's points.
 The steps live in :mod:`~rnncourse.grading.restore`, :mod:`~rnncourse.grading.runner`,
 :mod:`~rnncourse.grading.verdict` and :mod:`~rnncourse.grading.records`; the instructor's manual
@@ -22,15 +24,20 @@ import tempfile
 import threading
 import time
 import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
 from rnncourse.runtime.files import write_if_changed
 from rnncourse.grading.assignments import AssignmentError, assignment_names, graded_cells
-from rnncourse.grading.cells import exercise_titles, grade_id
-from rnncourse.grading.records import (ERROR_LOG, Context, log_error, new_result, previous_result, result_key, sha256,
-                                       store_result, sync_gradebook, write_feedback, write_grades_csv, zero_tests)
+from rnncourse.grading.cells import exercise_titles, grade_id, manual_title
+from rnncourse.grading.exports import grade_rows, write_grades_csv, write_lms
+from rnncourse.grading.gradebook import read_manual, sync_gradebook
+from rnncourse.grading.records import (ERROR_LOG, Context, annotate, log_error, new_result, previous_result,
+                                       result_key, sha256, store_result, write_feedback, zero_tests)
+from rnncourse.grading.roster import Roster, match_roster
 from rnncourse.grading.restore import NOT_THREAD_SAFE, prepare_course, restore
 from rnncourse.grading.runner import import_bindings, run_notebook
 from rnncourse.grading.scoring import score_tests
@@ -40,7 +47,7 @@ from rnncourse.grading.verdict import decide
 from rnncourse.grading.submissions import Submission, SubmissionsError, collect
 from rnncourse.runtime.processes import pid_alive
 
-__all__ = ["GradingError", "grade_class", "grade_notebooks"]
+__all__ = ["ClassOptions", "GradingError", "grade_class", "grade_notebooks"]
 
 
 class GradingError(Exception):
@@ -121,36 +128,45 @@ def remove_scratch(root: Path, attempts: int = 20) -> str | None:
     return f"{'; '.join(errors[:5]) or 'no error reported'}; still there: {left}"
 
 
-def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits: Limits, sandboxed: bool,
-                course: Path | None = None, regrade: bool = False, max_bytes: int = 50 * 2**20,
-                solutions: Path | None = None, echo=print) -> dict:
-    """Grade every submission of ``name``; return ``{"results": [...], "interrupted": bool, "total": n}``.
+@dataclass
+class ClassOptions:
+    """Who is in the class and when the assignment was due (see the instructor page)."""
 
-    ``submissions``: a folder or an LMS zip (:func:`~rnncourse.grading.submissions.collect`);
-    ``out``: where ``grades.csv``, ``results/``, ``feedback/``, ``errors.log`` and the nbgrader
-    ``course/`` go; ``solutions``: the folder of assignment sources (default: the repository's).
-    """
+    roster: Roster | None = None
+    due: datetime | None = None
+    times: dict[str, datetime] = field(default_factory=dict)
+    lms: str | None = None  # "canvas" or "moodle": also write that LMS's import file
+
+
+def open_class(name: str, submissions: Path, out: Path, course: Path | None, limits: Limits, sandboxed: bool,
+               regrade: bool, max_bytes: int, solutions: Path | None,
+               options: ClassOptions) -> tuple[Context, list[Submission], list[str]]:
+    """Step 1: the course folder, the context every worker shares, the submissions (matched to
+    the roster) and the submitters that are not on the roster."""
     if name not in assignment_names(solutions):
         raise AssignmentError(f"there is no assignment {name!r}; the assignments are: "
                               f"{', '.join(assignment_names(solutions))}")
     out = out.resolve()
     course = (course or out / "course").resolve()
     subs = collect(submissions, name, max_bytes)
-    if not subs:
+    if not subs and not options.roster:
         raise SubmissionsError(f"{submissions} holds no submissions")
+    unknown = match_roster(subs, options.roster) if options.roster else []
     source_text = prepare_course(course, name, solutions)
     source = nbformat.reads(source_text, as_version=4)
     titles = {grade_id(source.cells[i]): title for i, title in exercise_titles(source).items()}
     points = {c.grade_id: c.points for c in graded_cells(source) if c.kind == "tests"}
-    stop = threading.Event()
-    scratch_root = make_scratch_root()
-    ctx = Context(name, out, course, limits, sandboxed, scratch_root, sha256(source_text.encode()),
-                  titles, points, stop, regrade, import_bindings(source))  # ast: here, never in a worker
+    manual = {c.grade_id: {"title": manual_title(source, c.grade_id), "points": c.points}
+              for c in graded_cells(source) if c.kind == "manual"}
+    ctx = Context(name, out, course, limits, sandboxed, make_scratch_root(), sha256(source_text.encode()),
+                  titles, points, threading.Event(), regrade, import_bindings(source),  # ast: here, never in a worker
+                  manual, options.roster, options.due, options.times)
+    return ctx, subs, unknown
+
+
+def grade_all(ctx: Context, subs: list[Submission], workers: int, echo) -> tuple[dict[str, dict], bool]:
+    """Step 2: grade every submission on ``workers`` threads; ``(results by student, interrupted)``."""
     results: dict[str, dict] = {}
-    interrupted = False
-    started = time.monotonic()
-    echo(f"Grading {len(subs)} submissions of {name} with {workers} workers "
-         f"({'bubblewrap sandbox' if sandboxed else 'NO SANDBOX'}; {limits.describe()})")
     pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade")
     try:
         pending = {pool.submit(grade_one, ctx, sub): sub for sub in subs}
@@ -158,51 +174,105 @@ def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits
             finished, _ = futures.wait(list(pending), timeout=0.5, return_when=futures.FIRST_COMPLETED)
             for future in finished:
                 sub = pending.pop(future)
-                try:
-                    result, reused = future.result()
-                except Exception as err:  # a grader bug must not stop the class
-                    reason = f"the grader failed: {type(err).__name__}: {err}"
-                    result, reused = new_result(ctx, sub, "", Status.ERROR, reason, zero_tests(ctx, "not graded")), False
-                    store_result(ctx, result)
-                    log_error(out, sub.student, name, "".join(traceback.format_exception(err)))
-                else:
-                    if result is None:
-                        continue
-                    if result["status"] == Status.ERROR:
-                        log_error(out, sub.student, name, result["reason"])
+                result, reused = _outcome(ctx, sub, future)
+                if result is None:
+                    continue
+                store_result(ctx, annotate(ctx, sub, result))
                 results[sub.student] = result
                 note = "  (unchanged)" if reused else f"  {result['seconds']:.1f} s"
                 why = f"  {result['reason']}" if result["status"] == Status.ERROR else ""
                 echo(f"[{len(results):>3}/{len(subs)}] {sub.student:<24} {result['status']:<16} "
                      f"{result['score']:g}/{result['max_score']:g}{note}{why}")
     except KeyboardInterrupt:
-        interrupted = True
-        stop.set()
+        ctx.stop.set()
         echo("Interrupted: stopping the running notebooks and keeping the grades already done ...")
         pool.shutdown(wait=True, cancel_futures=True)
+        return results, True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        problem = remove_scratch(scratch_root)
+        problem = remove_scratch(ctx.scratch_root)
         if problem:
-            echo(f"Warning: could not remove the scratch folder {scratch_root} ({problem}); "
+            echo(f"Warning: could not remove the scratch folder {ctx.scratch_root} ({problem}); "
                  "the next grading run removes it.")
-    stored = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "results" / name).glob("*.json"))]
-    changed = sync_gradebook(course, stored)  # every stored result, also those of earlier runs
+    return results, False
+
+
+def _outcome(ctx: Context, sub: Submission, future) -> tuple[dict | None, bool]:
+    """A finished worker's ``(result, reused)``; a grader bug becomes an ``error`` result."""
+    try:
+        result, reused = future.result()
+    except Exception as err:  # a grader bug must not stop the class
+        reason = f"the grader failed: {type(err).__name__}: {err}"
+        result, reused = new_result(ctx, sub, "", Status.ERROR, reason, zero_tests(ctx, "not graded")), False
+        log_error(ctx.out, sub.student, ctx.name, "".join(traceback.format_exception(err)))
+        return result, reused
+    if result is not None and result["status"] == Status.ERROR:
+        log_error(ctx.out, sub.student, ctx.name, result["reason"])
+    return result, reused
+
+
+def record_class(ctx: Context, lms: str | None) -> dict:
+    """Step 3: from every stored result (this run's and earlier ones): the gradebook, the
+    feedback pages, ``grades.csv`` and the LMS file; what was written, to report."""
+    stored = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((ctx.out / "results").glob("*/*.json"))]
+    changed = sync_gradebook(ctx.course, stored)
+    by_hand = read_manual(ctx.course, stored)
     for result in stored:  # feedback pages are rebuilt from the results (cheap, idempotent)
-        write_feedback(ctx, result)
-    csv_path = write_grades_csv(out)
+        if result["assignment"] == ctx.name:
+            write_feedback(ctx, result, by_hand.get((result["assignment"], result["student"])))
+    rows = grade_rows(stored, by_hand)
+    written = {"csv": write_grades_csv(ctx.out, rows, stored), "changed": changed, "lms": None, "problems": []}
+    if lms:
+        written["lms"], written["problems"] = write_lms(ctx.out, lms, rows)
+    written["waiting"] = sum(1 for row in rows if row["needs_manual_grading"] and row["assignment"] == ctx.name)
+    return written
+
+
+def report_class(ctx: Context, results: dict[str, dict], total: int, seconds: float, written: dict,
+                 unknown: list[str], interrupted: bool, echo) -> None:
+    """Step 4: what the instructor reads at the end of a run."""
     counts: dict[str, int] = {}
     for r in results.values():
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    echo(f"{len(results)} of {len(subs)} graded in {time.monotonic() - started:.0f} s: "
-         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    echo(f"Grades: {csv_path}\nFeedback: {out / 'feedback' / name}\nGradebook: {course / 'gradebook.db'}"
-         f" ({changed} students updated)")
+    late = sorted(s for s, r in results.items() if r.get("late"))
+    echo(f"{len(results)} of {total} graded in {seconds:.0f} s: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if late:
+        echo(f"Late: {len(late)} ({', '.join(late[:10])}{' ...' if len(late) > 10 else ''}); minutes late are in grades.csv")
+    if unknown:
+        echo(f"Not on the roster (graded under the id found in the download): {', '.join(unknown)}")
+    if written["waiting"]:
+        echo(f"Written answers to grade by hand in formgrader: {written['waiting']} submissions "
+             "(then run this command again for the final grades.csv and LMS file)")
+    echo(f"Grades: {written['csv']}\nFeedback: {ctx.out / 'feedback' / ctx.name}\nGradebook: {ctx.course / 'gradebook.db'}"
+         f" ({written['changed']} students updated)")
+    if written["lms"]:
+        echo(f"LMS import file: {written['lms']}" + "".join(f"\n  note: {p}" for p in written["problems"]))
     if Status.ERROR in counts:
         echo(f"The grader failed on {counts[Status.ERROR]} submissions (not stored as grades; run the same "
-             f"command again to retry them). Tracebacks: {out / ERROR_LOG}")
+             f"command again to retry them). Tracebacks: {ctx.out / ERROR_LOG}")
     if interrupted:
-        echo(f"{len(subs) - len(results)} submissions are left: run the same command again to continue.")
+        echo(f"{total - len(results)} submissions are left: run the same command again to continue.")
+
+
+def grade_class(name: str, submissions: Path, out: Path, *, workers: int, limits: Limits, sandboxed: bool,
+                course: Path | None = None, regrade: bool = False, max_bytes: int = 50 * 2**20,
+                solutions: Path | None = None, options: ClassOptions | None = None, echo=print) -> dict:
+    """Grade every submission of ``name``; return ``{"results": [...], "interrupted": bool, "total": n}``.
+
+    ``submissions``: a folder or an LMS zip (:func:`~rnncourse.grading.submissions.collect`);
+    ``out``: where ``grades.csv``, ``results/``, ``feedback/``, ``errors.log`` and the nbgrader
+    ``course/`` go; ``solutions``: the folder of assignment sources (default: the repository's);
+    ``options``: the roster, the due date and submission times, the LMS file to write.
+    """
+    options = options or ClassOptions()
+    ctx, subs, unknown = open_class(name, submissions, out, course, limits, sandboxed, regrade, max_bytes,
+                                    solutions, options)
+    started = time.monotonic()
+    echo(f"Grading {len(subs)} submissions of {name} with {workers} workers "
+         f"({'bubblewrap sandbox' if sandboxed else 'NO SANDBOX'}; {limits.describe()})")
+    results, interrupted = grade_all(ctx, subs, workers, echo)
+    written = record_class(ctx, options.lms)
+    report_class(ctx, results, len(subs), time.monotonic() - started, written, unknown, interrupted, echo)
     return {"results": list(results.values()), "interrupted": interrupted, "total": len(subs)}
 
 

@@ -8,12 +8,17 @@ same command again continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rnncourse.grading.assignments import AssignmentError
-from rnncourse.grading.grade import grade_class
+from rnncourse.grading.exports import LMS_KINDS
+from rnncourse.grading.grade import ClassOptions, grade_class
+from rnncourse.grading.lateness import LatenessError, parse_time, read_times
+from rnncourse.grading.roster import RosterError, read_roster
 from rnncourse.grading.sandbox import Limits, add_time_limit_arguments, parse_size, sandbox_problem
 from rnncourse.grading.outcomes import Status
 from rnncourse.grading.submissions import SubmissionsError
@@ -36,9 +41,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", default="50M", help="largest notebook file accepted (default 50M)")
     parser.add_argument("--course", type=Path, help="the nbgrader course folder (default: OUT/course)")
     parser.add_argument("--regrade", action="store_true", help="regrade everyone, ignoring stored results")
+    parser.add_argument("--roster", type=Path,
+                        help="CSV with id, first_name, last_name, email, lms_id: names in the gradebook, "
+                             "LMS ids in the import file, a 'missing' row for who sent nothing")
+    parser.add_argument("--due", help="the due date, e.g. 2026-03-01T23:59+01:00: minutes late per submission")
+    parser.add_argument("--times", type=Path,
+                        help="submission times: Moodle's grading worksheet as downloaded, or a CSV with "
+                             "student and submitted columns")
+    parser.add_argument("--lms", choices=LMS_KINDS, help="also write that LMS's grade import file")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap: students' code can read and write your files and "
                              "use the network. Only for trusted notebooks")
+
+
+def class_options(args: argparse.Namespace) -> ClassOptions:
+    """The roster, due date, submission times and LMS of the command line, read and checked."""
+    due = parse_time(args.due) if args.due else None
+    if due is not None and args.due and not re.search(r"(Z|[+-]\d\d:?\d\d|UTC)$", args.due.strip()):
+        due = due.replace(tzinfo=datetime.now().astimezone().tzinfo)  # no zone given: this machine's
+    times = read_times(args.times, due.tzinfo if due else timezone.utc) if args.times else {}
+    return ClassOptions(roster=read_roster(args.roster) if args.roster else None, due=due, times=times, lms=args.lms)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
                         memory=parse_size(args.memory), disk=parse_size(args.disk) or Limits.disk)
         max_bytes = parse_size(args.max_size) or 50 * 2**20
     except ValueError as err:
+        print(f"rnncourse grade: {err}", file=sys.stderr)
+        return 2
+    try:
+        options = class_options(args)
+    except (RosterError, LatenessError) as err:
         print(f"rnncourse grade: {err}", file=sys.stderr)
         return 2
     sandboxed = not args.unsafe_no_sandbox
@@ -68,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = grade_class(args.assignment, args.submissions, args.out, workers=max(1, args.workers),
                               limits=limits, sandboxed=sandboxed, course=args.course, regrade=args.regrade,
-                              max_bytes=max_bytes)
+                              max_bytes=max_bytes, options=options)
     except (AssignmentError, SubmissionsError) as err:
         print(f"rnncourse grade: {err}", file=sys.stderr)
         return 2

@@ -1,37 +1,36 @@
-"""What grading a class leaves behind: a result file per student, the gradebook, ``grades.csv``,
-the feedback pages and ``errors.log``.
+"""What grading a class leaves behind for each student: a result file, a feedback page and,
+for a grader failure, a line in ``errors.log``.
 
 A result file (``OUT/results/ASSIGNMENT/STUDENT.json``) is written first, atomically; the
-gradebook (a copy that replaces ``gradebook.db`` in one rename), the feedback pages and
-``grades.csv`` (replaced whole) are rebuilt from the result files once per run. A stored result
-is reused when its key (submission, source, limits, sandbox, grader version) is unchanged.
+gradebook (:mod:`~rnncourse.grading.gradebook`), ``grades.csv`` and the LMS files
+(:mod:`~rnncourse.grading.exports`) and the feedback pages are rebuilt from the result files once
+per run. A stored result is reused when its key (submission, source, limits, sandbox, grader
+version) is unchanged; who the student is and when they submitted (:func:`annotate`) are not part
+of the key: a new roster or due date updates the records without regrading.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import shutil
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
-from rnncourse.runtime.files import atomic_path, write_if_changed
+from rnncourse.runtime.files import write_if_changed
 from rnncourse.grading.feedback import feedback_html
+from rnncourse.grading.lateness import LatenessError, minutes_late, parse_time
+from rnncourse.grading.roster import Roster
 from rnncourse.grading.sandbox import Limits
 from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 from rnncourse.grading.submissions import Submission
 
-__all__ = ["Context", "log_error", "new_result", "previous_result", "result_key", "store_result",
-           "sync_gradebook", "write_feedback", "write_grades_csv", "zero_tests"]
+__all__ = ["Context", "annotate", "log_error", "new_result", "previous_result", "result_key", "store_result",
+           "write_feedback", "zero_tests"]
 
 GRADER_VERSION = 1  # part of every result's key: a new grader regrades
-CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "reason"]
-COURSE_ID = "rnncourse"
 ERROR_LOG = "errors.log"  # in OUT: every grader failure with its traceback
 
 
@@ -55,6 +54,10 @@ class Context:
     stop: threading.Event
     regrade: bool = False
     bindings: list = field(default_factory=list)  # import_bindings(source), worked out in the main thread
+    manual: dict[str, dict] = field(default_factory=dict)  # grade_id -> {"title", "points"}: written answers
+    roster: Roster | None = None
+    due: datetime | None = None
+    times: dict[str, datetime] = field(default_factory=dict)  # --times: student, email or LMS id -> time
 
     def result_path(self, student: str) -> Path:
         return self.out / "results" / self.name / f"{student}.json"
@@ -73,8 +76,9 @@ def new_result(ctx: Context, sub: Submission, key: str, status: Status, reason: 
                tests: list[dict], seconds: float = 0.0) -> dict:
     return {
         "student": sub.student, "assignment": ctx.name, "status": status, "reason": reason,
-        "score": sum(t["score"] for t in tests), "max_score": sum(ctx.points.values()),
-        "tests": tests, "key": key, "submission": {"origin": sub.origin, "sha256": sha256(sub.data or b"")},
+        "score": sum(t["score"] for t in tests),
+        "max_score": sum(ctx.points.values()) + sum(m["points"] for m in ctx.manual.values()),
+        "tests": tests, "manual": [{"grade_id": gid, **m} for gid, m in ctx.manual.items()], "key": key, "submission": {"origin": sub.origin, "sha256": sha256(sub.data or b"")},
         "sandbox": "bubblewrap" if ctx.sandboxed else "none (--unsafe-no-sandbox)",
         "limits": ctx.limits.as_dict(), "seconds": round(seconds, 1),
     }
@@ -107,10 +111,32 @@ def previous_result(ctx: Context, sub: Submission, key: str) -> dict | None:
     return old
 
 
-def write_feedback(ctx: Context, result: dict) -> None:
-    """The student's feedback page (none for a grader failure: it is not a grade)."""
+def write_feedback(ctx: Context, result: dict, graded_by_hand: dict | None = None) -> None:
+    """The student's feedback page (none for a grader failure: it is not a grade);
+    ``graded_by_hand``: what :func:`~rnncourse.grading.gradebook.read_manual` found for them."""
     if result["status"] != Status.ERROR:
-        write_if_changed(ctx.feedback_path(result["student"]), feedback_html(result))
+        write_if_changed(ctx.feedback_path(result["student"]), feedback_html(result, graded_by_hand))
+
+
+def annotate(ctx: Context, sub: Submission, result: dict) -> dict:
+    """Who submitted (the roster's names, email and LMS id) and when (time, due date, minutes
+    late) into ``result``: facts about the submission, outside the grading key."""
+    row = ctx.roster.by_id().get(sub.student) if ctx.roster else None
+    result["student_info"] = {"first_name": row.first_name if row else "", "last_name": row.last_name if row else "",
+                              "email": row.email if row else "", "lms_id": (row.lms_id if row else "") or sub.lms_id,
+                              "on_roster": row is not None if ctx.roster else None}
+    keys = [sub.student, sub.lms_id, *([row.email, row.lms_id] if row else [])]
+    submitted = next((ctx.times[k] for k in keys if k and k in ctx.times), None)
+    if submitted is None and sub.timestamp:
+        try:
+            submitted = parse_time(sub.timestamp, ctx.due.tzinfo if ctx.due else timezone.utc)
+        except LatenessError:
+            submitted = None
+    late = minutes_late(submitted, ctx.due)
+    result.update(submitted=submitted.isoformat() if submitted else None,
+                  due=ctx.due.isoformat() if ctx.due else None, minutes_late=late,
+                  late=bool(late) or (late is None and sub.late))
+    return result
 
 
 def store_result(ctx: Context, result: dict) -> None:
@@ -125,64 +151,3 @@ def log_error(out: Path, student: str, name: str, text: str) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     with open(out / ERROR_LOG, "a", encoding="utf-8") as f:
         f.write(f"--- {stamp} {name} {student}\n{text.rstrip()}\n\n")
-
-
-def sync_gradebook(course: Path, results: list[dict]) -> int:
-    """Put ``results`` into the gradebook; return how many students changed.
-
-    The changes go into a copy of ``gradebook.db`` that then replaces it in one rename, so an
-    interruption leaves the old gradebook or the new one, never a mix.
-    """
-    with warnings.catch_warnings():  # nbgrader under SQLAlchemy 2 warns about autoflush; harmless
-        warnings.simplefilter("ignore")
-        return _sync_gradebook(course, results)
-
-
-def _sync_gradebook(course: Path, results: list[dict]) -> int:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    db = course / "gradebook.db"
-    results = [r for r in results if r["status"] != Status.ERROR]
-
-    def differs(gb, r) -> bool:
-        try:
-            nb = gb.find_submission_notebook(r["assignment"], r["assignment"], r["student"])
-        except MissingEntry:
-            return True
-        scores = {t["grade_id"]: t["score"] for t in r["tests"]}
-        return any(g.name in scores and (g.auto_score is None or float(g.auto_score) != scores[g.name]) for g in nb.grades)
-
-    with Gradebook(f"sqlite:///{db}", COURSE_ID) as gb:
-        changed = [r for r in results if differs(gb, r)]
-    if not changed:
-        return 0
-    with atomic_path(db, fsync=True, tmp=course / ".gradebook.db.tmp") as tmp:
-        shutil.copyfile(db, tmp)
-        with Gradebook(f"sqlite:///{tmp}", COURSE_ID) as gb:
-            for r in changed:
-                gb.update_or_create_student(r["student"])
-                gb.update_or_create_submission(r["assignment"], r["student"])
-                nb = gb.find_submission_notebook(r["assignment"], r["assignment"], r["student"])
-                scores = {t["grade_id"]: t["score"] for t in r["tests"]}
-                for grade in nb.grades:
-                    if grade.name in scores:
-                        grade.auto_score = scores[grade.name]
-                        grade.needs_manual_grade = grade.manual_score is not None
-            gb.db.commit()
-    return len(changed)
-
-
-def write_grades_csv(out: Path) -> Path:
-    """``grades.csv`` from every result in ``out/results/``, sorted by assignment and student."""
-    rows = []
-    for path in sorted((out / "results").glob("*/*.json")):
-        r = json.loads(path.read_text(encoding="utf-8"))
-        rows.append({"student": r["student"], "assignment": r["assignment"], "score": f"{r['score']:g}",
-                     "max_score": f"{r['max_score']:g}", "status": r["status"], "reason": r["reason"]})
-    rows.sort(key=lambda r: (r["assignment"], r["student"]))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_if_changed(out / "grades.csv", buffer.getvalue())
-    return out / "grades.csv"

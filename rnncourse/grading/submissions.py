@@ -41,9 +41,10 @@ import nbformat
 
 from rnncourse.grading.outcomes import Status
 
-__all__ = ["Submission", "SubmissionsError", "collect"]
+__all__ = ["Submission", "SubmissionsError", "collect", "notebook_name"]
 
 MOODLE_SUFFIX = re.compile(r"_assignsubmission_file_?$")
+MOODLE_PARTICIPANT = re.compile(r"_(\d+)_assignsubmission_file_?$")
 SKIP = re.compile(r"^(\..*|__MACOSX|\.ipynb_checkpoints)$")
 
 
@@ -61,6 +62,9 @@ class Submission:
     problem: Status | None = None
     reason: str = ""
     notebook: nbformat.NotebookNode | None = None
+    lms_id: str = ""  # Canvas's user id or Moodle's participant number, from the file's name
+    late: bool = False  # Canvas marked the file LATE
+    timestamp: str = ""  # nbgrader's timestamp.txt beside the notebook, as written there
 
 
 def student_id(text: str) -> str:
@@ -95,15 +99,17 @@ def _entries(path: Path, max_bytes: int) -> list[tuple[tuple[str, ...], int, Cal
     return entries
 
 
-def _flat_name(name: str) -> tuple[str, str]:
-    """Canvas: ``login_userid_submissionid[_LATE]_original.ipynb`` -> (login, original)."""
+def _flat_name(name: str) -> tuple[str, str, str, bool]:
+    """Canvas: ``login[_LATE]_userid_submissionid_original.ipynb`` -> (login, original, userid, late)."""
     tokens = name.split("_")
     if len(tokens) == 1:
-        return Path(name).stem, name
-    rest = tokens[1:]
+        return Path(name).stem, name, "", False
+    rest, numbers, late = tokens[1:], [], False
     while len(rest) > 1 and (rest[0].isdigit() or rest[0].upper() == "LATE"):
+        late = late or rest[0].upper() == "LATE"
+        numbers += [rest[0]] if rest[0].isdigit() else []
         rest = rest[1:]
-    return tokens[0], "_".join(rest)
+    return tokens[0], "_".join(rest), numbers[0] if numbers else "", late
 
 
 def _check(sub: Submission, max_bytes: int) -> None:
@@ -137,16 +143,23 @@ def _check(sub: Submission, max_bytes: int) -> None:
     sub.notebook = nb
 
 
-def collect(path: Path, assignment: str, max_bytes: int = 50 * 2**20) -> list[Submission]:
-    """Every student's submission of ``assignment`` found at ``path``, sorted by student id."""
-    wanted = re.compile(rf"^{re.escape(assignment)}(?:-(\d+))?\.ipynb$")
+def notebook_name(assignment: str) -> re.Pattern:
+    """The names a submission of ``assignment`` may have: ``NN-slug.ipynb``, ``NN-slug-2.ipynb``."""
+    return re.compile(rf"^{re.escape(assignment)}(?:-(\d+))?\.ipynb$")
+
+
+def _gather(path: Path, max_bytes: int) -> tuple[dict[str, list], dict[str, dict]]:
+    """``{student: [(name, size, read, origin), ...]}`` and what the names say of each student
+    (``lms_id``, ``late``, ``timestamp``)."""
     found: dict[str, list[tuple[str, int, Callable[[], bytes], str]]] = {}
+    info: dict[str, dict] = {}
     folders: dict[str, str] = {}
     for parts, size, read, origin in _entries(Path(path), max_bytes):
         if len(parts) == 1:
-            raw_student, name = _flat_name(parts[0])
+            raw_student, name, lms_id, late = _flat_name(parts[0])
         else:
             raw_student, name = parts[0], parts[-1]
+            lms_id, late = (m.group(1) if (m := MOODLE_PARTICIPANT.search(raw_student)) else ""), False
         student = student_id(raw_student)
         if not student:
             continue
@@ -154,32 +167,50 @@ def collect(path: Path, assignment: str, max_bytes: int = 50 * 2**20) -> list[Su
             raise SubmissionsError(
                 f"{folders[student]!r} and {raw_student!r} both become the student id {student!r}; "
                 "rename one of them")
+        known = info.setdefault(student, {"lms_id": "", "late": False, "timestamp": ""})
+        known["lms_id"], known["late"] = known["lms_id"] or lms_id, known["late"] or late
+        if name == "timestamp.txt" and size < 1000:
+            known["timestamp"] = read().decode("utf-8", "replace").strip()
+            continue
         found.setdefault(student, []).append((name, size, read, origin))
     if Path(path).is_dir():  # a student folder with nothing in it is a missing submission
         for folder in Path(path).iterdir():
             if folder.is_dir() and not SKIP.match(folder.name) and student_id(folder.name):
                 found.setdefault(student_id(folder.name), [])
+    return found, info
+
+
+def _submission(student: str, files: list, assignment: str, max_bytes: int, path: Path) -> Submission:
+    """The submission of one student from the files found for them."""
+    matching = [(int(m.group(1) or 0), f) for f in files if (m := notebook_name(assignment).match(f[0]))]
+    if matching:
+        _, (name, size, read, origin) = max(matching, key=lambda x: x[0])
+        sub = Submission(student, origin)
+        if size > max_bytes:
+            sub.problem = Status.INVALID_NOTEBOOK
+            sub.reason = f"the file is larger than the limit of {max_bytes // 2**20} MB"
+        else:
+            sub.data = read()
+            _check(sub, max_bytes)
+    elif any(f[0].endswith(".ipynb") for f in files):
+        names = ", ".join(sorted(f[0] for f in files if f[0].endswith(".ipynb")))
+        sub = Submission(student, files[0][3], problem=Status.WRONG_FILENAME,
+                         reason=f"expected a notebook named {assignment}.ipynb, found {names}; "
+                                "rename it and run grade again to grade it")
+    else:
+        others = ", ".join(sorted(f[0] for f in files)) or "nothing"
+        sub = Submission(student, files[0][3] if files else str(Path(path) / student), problem=Status.MISSING,
+                         reason=f"no notebook was submitted (found {others})")
+    return sub
+
+
+def collect(path: Path, assignment: str, max_bytes: int = 50 * 2**20) -> list[Submission]:
+    """Every student's submission of ``assignment`` found at ``path``, sorted by student id."""
+    found, info = _gather(path, max_bytes)
     submissions = []
     for student in sorted(found):
-        files = found[student]
-        matching = [(int(m.group(1) or 0), f) for f in files if (m := wanted.match(f[0]))]
-        if matching:
-            _, (name, size, read, origin) = max(matching, key=lambda x: x[0])
-            sub = Submission(student, origin)
-            if size > max_bytes:
-                sub.problem = Status.INVALID_NOTEBOOK
-                sub.reason = f"the file is larger than the limit of {max_bytes // 2**20} MB"
-            else:
-                sub.data = read()
-                _check(sub, max_bytes)
-        elif any(f[0].endswith(".ipynb") for f in files):
-            names = ", ".join(sorted(f[0] for f in files if f[0].endswith(".ipynb")))
-            sub = Submission(student, files[0][3], problem=Status.WRONG_FILENAME,
-                             reason=f"expected a notebook named {assignment}.ipynb, found {names}; "
-                                    "rename it and run grade again to grade it")
-        else:
-            others = ", ".join(sorted(f[0] for f in files)) or "nothing"
-            sub = Submission(student, files[0][3] if files else str(Path(path) / student), problem=Status.MISSING,
-                             reason=f"no notebook was submitted (found {others})")
+        sub = _submission(student, found[student], assignment, max_bytes, path)
+        sub.lms_id, sub.late, sub.timestamp = (info.get(student, {}).get(k, d) for k, d in
+                                               (("lms_id", ""), ("late", False), ("timestamp", "")))
         submissions.append(sub)
     return submissions

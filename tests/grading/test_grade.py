@@ -71,7 +71,8 @@ class Class:
         points = {c.grade_id: c.points for c in graded_cells(source) if c.kind == "tests"}
         ids = _grade_ids(source)
         total, first = sum(points.values()), points[ids[0]]
-        self.total, self.first = total, first
+        self.total, self.first = total, first  # autograded points; written answers wait for a person
+        self.max_score = sum(c.points for c in graded_cells(source))
         self.escapes = [Path.home() / f"escape-{TOKEN}", Path(f"/tmp/escape-{TOKEN}"),
                         Path(f"/home/student/escape-{TOKEN}"),
                         Path(__file__).resolve().parents[2] / f"escape-{TOKEN}",
@@ -245,7 +246,7 @@ def test_every_submission_gets_its_score_and_status(graded):
              if (float(rows[s]["score"]), rows[s]["status"]) != (score, status)}
     assert not wrong, f"expected {({s: klass.expected[s] for s in wrong})}, got {wrong}"
     for row in rows.values():
-        assert row["assignment"] == NAME and float(row["max_score"]) == klass.total
+        assert row["assignment"] == NAME and float(row["max_score"]) == klass.max_score
         assert (row["status"] == "graded") == (row["reason"] == ""), row
 
 
