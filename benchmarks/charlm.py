@@ -10,16 +10,25 @@ first 90% of the characters for training, last 10% for validation; the carried-s
 step; the model; the training and timing functions) under the requested profile, then:
 
 1. trains the chapter's model with ``train_main_model(seed)`` for the profile's fixed training time
-   (``train_seconds``, cut into ``slices`` that ``fit`` treats as epochs) and records the best
-   validation loss in nats and bits per character, how many passes over the text the time allowed,
-   and the training time (wall and CPU);
-2. times generation per character, the median over the characters generated, on a CPU in the
+   (``train_seconds`` of the page's ``CLOCK``: this process's CPU time on a CPU, wall time on a GPU;
+   cut into ``slices`` that ``fit`` treats as epochs) and records its validation loss with the state
+   carried through the validation text, in nats and bits per character, how many passes over the
+   text the time allowed, and the training time (wall and CPU);
+2. compares it like for like with a small GPT (``gpt_baseline.py``: the course's
+   ``rnncourse.nn.gpt.GPT`` in nanoGPT's CPU recipe, 4 layers, 4 heads, 128 dimensions, context 64,
+   batch 12, no dropout), trained for the same budget of the same clock on the same split: after
+   every slice both are scored with the same metric, the whole validation split in windows of 64
+   characters (the GPT's context) each read from nothing (``rnncourse.nn.lm_metrics.windowed_loss``),
+   which gives the two curves against training time; the LSTM is also scored in windows of 256 (the
+   metric of nanoGPT's 1.4697) and with its state carried. The LSTM keeps the slice best on the
+   windowed metric;
+3. times generation per character, the median over the characters generated, on a CPU in the
    process's own CPU time (so that other work on a shared machine does not count): the stateful generator (one character fed per
    step, the hidden state kept) at 100 ... 10,000 characters, whose time per character must stay
    flat within 20%, and beside it the re-feeding generator of the source article (the last
    ``window`` characters run again for every new one), with the training's ``bptt`` as the
    window and at several other windows;
-3. keeps a few samples at several temperatures.
+4. keeps a few samples at several temperatures.
 
 It writes ``benchmarks/results/charlm-<profile>-<host>.json`` with the machine's facts and load
 average before and after (the machine may be shared), and a ``summary`` list. Chapter 7 shows the
@@ -29,10 +38,12 @@ latest file of each profile.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
 
+from gpt_baseline import FromZeros, train_gpt, window_batches
 from machine import add_run_options, load_average, machine_facts, page_pipeline, start_page_run, summary_row, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +54,40 @@ TARGETS = {"gpu": 1.45}                 # nats/char on the validation split; cpu
 TIME_LIMITS_S = {"gpu": 600, "cpu": 600}
 FLATNESS = 0.20                          # stateful time per char: largest/smallest - 1 at most this
 NANOGPT = 1.4697
+METRIC_WINDOW = 64                       # the small GPT's context: the window both are scored in
+
+
+def curve(history, seconds: float) -> list[list[float]]:
+    """[training seconds, validation loss] after each slice of equal ``seconds / slices``."""
+    losses = history["valid_loss"]
+    return [[seconds * (i + 1) / len(losses), loss] for i, loss in enumerate(losses)]
+
+
+def compare_with_gpt(ns: dict, lstm, lstm_history, lstm_seconds: float, seed: int) -> dict:
+    """Train the small GPT for the LSTM's budget and score both with the same windowed metric."""
+    from rnncourse.nn.lm_metrics import windowed_loss
+
+    config, valid = ns["CONFIG"], ns["valid_data"]
+    window_valid = window_batches(valid, METRIC_WINDOW, batch_size=64)
+    gpt, history, seconds, iterations = train_gpt(ns, config["train_seconds"], config["slices"],
+                                                  window_valid, seed=seed)
+    lstm_scores = {"windowed_64": windowed_loss(lstm, valid, METRIC_WINDOW),
+                   "windowed_256": windowed_loss(lstm, valid, 256),
+                   "carried_state": ns["validation_loss"](lstm)}
+    gpt_score = windowed_loss(gpt, valid, METRIC_WINDOW)
+    print(f"same budget ({config['train_seconds']} s of {ns['CLOCK'].__name__}): windows of {METRIC_WINDOW} "
+          f"from zeros: LSTM {lstm_scores['windowed_64']:.4f}, GPT {gpt_score:.4f} ({iterations} "
+          f"iterations); LSTM windows of 256 {lstm_scores['windowed_256']:.4f}, carried state "
+          f"{lstm_scores['carried_state']:.4f}", flush=True)
+    return {
+        "clock": ns["CLOCK"].__name__, "budget_seconds": config["train_seconds"],
+        "metric_window": METRIC_WINDOW, "valid_chars": len(valid),
+        "lstm": {**lstm_scores, "train_seconds": lstm_seconds, "parameters": ns["count_parameters"](lstm),
+                 "curve": curve(lstm_history, lstm_seconds)},
+        "gpt": {"windowed_64": gpt_score, "train_seconds": seconds, "iterations": iterations,
+                "parameters": ns["count_parameters"](gpt), "config": vars(gpt.cfg),
+                "curve": curve(history, seconds)},
+    }
 
 
 def pipeline_namespace(page: Path = PAGE) -> dict:
@@ -52,6 +97,7 @@ def pipeline_namespace(page: Path = PAGE) -> dict:
 
 def summary(result: dict) -> list[dict]:
     """The headline figures of a charlm results file, for the book's reference-numbers page."""
+    cmp = result["comparison"]
     profile, target, limit = result["profile"], result["target_valid_loss"], result["time_limit_seconds"]
     gen = result["generation"]
     spans = gen["lengths"][0] <= 100 and gen["lengths"][-1] >= 10_000   # the claimed range
@@ -69,7 +115,11 @@ def summary(result: dict) -> list[dict]:
                     gen["stateful_flat"] if spans else None),
         summary_row(f"re-feeding generation (window {gen['refeed_window']}) / stateful, time per char",
                     round(gen["refeed_over_stateful"], 1), "x"),
-    ]
+        summary_row(f"tiny-shakespeare, windows of 256 from zeros (nanoGPT's metric), LSTM ({profile})",
+                    round(result["valid_windowed_256"], 4), "nats/char"),
+    ] + [summary_row(f"same {cmp['budget_seconds']} s of {cmp['clock']}, windows of {cmp['metric_window']} "
+                     f"from zeros: {name} ({profile})", round(cmp[key]["windowed_64"], 4), "nats/char")
+         for key, name in (("lstm", "the chapter's LSTM"), ("gpt", "small GPT, nanoGPT's CPU recipe"))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,16 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     ns = pipeline_namespace()
     config, BITS = ns["CONFIG"], ns["BITS"]
 
+    window_valid = window_batches(ns["valid_data"], METRIC_WINDOW, batch_size=64)
     cpu_start = time.process_time()
     fit_start = time.perf_counter()
-    model, history, train_seconds, passes = ns["train_main_model"](args.seed, progress=True)
+    model, history, train_seconds, passes = ns["train_main_model"](
+        args.seed, progress=True, valid=(window_valid, FromZeros()))
     fit_seconds = time.perf_counter() - fit_start
     train_cpu_seconds = time.process_time() - cpu_start
     load_after_training = load_average()
-    best = min(history["valid_loss"])
-    print(f"best validation loss {best:.4f} nats/char = {best * BITS:.4f} bits/char, "
-          f"training {train_seconds:.0f} s wall ({passes:.2f} passes over the text; with validation "
-          f"{fit_seconds:.0f} s), {train_cpu_seconds:.0f} s CPU", flush=True)
+    best = ns["validation_loss"](model)           # the kept slice, streams with the state carried
+    print(f"validation loss {best:.4f} nats/char = {best * BITS:.4f} bits/char, "
+          f"training {train_seconds:.0f} s of {ns['CLOCK'].__name__} ({passes:.2f} passes over the text; "
+          f"with validation {fit_seconds:.0f} s wall), {train_cpu_seconds:.0f} s CPU", flush=True)
+    comparison = compare_with_gpt(ns, model, history, train_seconds, args.seed)
 
     per_char = ns["seconds_per_char"]
     lengths = config["gen_lengths"]
@@ -133,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         "history": history.as_dict()["records"],
         "best_epoch": history.best_epoch,
         "best_valid_loss": best,
+        "valid_windowed_256": comparison["lstm"]["windowed_256"],
+        "valid_perplexity": math.exp(best),
         "best_valid_bits": best * BITS,
         "train_seconds": train_seconds,             # training only (the budget)
         "fit_seconds": fit_seconds,                 # with the validation passes between slices
@@ -150,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             "refeed_over_stateful": (sum(refeed_at_bptt) / len(refeed_at_bptt)) / (sum(stateful) / len(stateful)),
         },
         "samples": samples,
+        "comparison": comparison,
         "note": args.note,
     }
     result["summary"] = summary(result)

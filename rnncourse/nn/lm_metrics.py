@@ -7,7 +7,7 @@ varied its samples are.
 
     loss = -(1 / (N - 1)) * sum_t log p(x_{t+1} | x_{s(t)} .. x_t),    s(t) = W * floor(t / W)
 
-so the first prediction of every window has no context at all and the last has ``W``. nanoGPT
+so the first prediction of every window sees one id (the window's first) and the last ``W``. nanoGPT
 estimates this mean from random windows of its context (256); here every window of the split is
 read once, so the figure has no sampling noise. A recurrent model can also be scored with its
 state carried across the whole text (unbounded context); the two are different numbers and a
@@ -90,31 +90,31 @@ def hidden_activations(model: nn.Module, ids: torch.Tensor, *, chunk: int = 1000
 
 
 def text_features(text: str) -> dict[str, np.ndarray]:
-    """Features of every character of ``text``, as float arrays of ``len(text)``:
+    """Features of every character of a play's ``text``, as float arrays of ``len(text)``:
 
     - ``"position in the line"``: characters since the last newline;
     - ``"in a speaker's name"``: 1 on a line that names a speaker (ends with ':', no lower case);
-    - ``"inside brackets"``: 1 between an opening ``(`` or ``[`` and its closing one;
+    - ``"line of the speech"``: lines since the last speaker's name (0 on the name's line);
     - ``"position in the word"``: letters since the last non-letter (0 outside words).
     """
-    line, word, depth = np.zeros(len(text)), np.zeros(len(text)), np.zeros(len(text))
-    speaker = np.zeros(len(text))
-    col = letters = level = 0
-    start = 0
+    lines = text.split("\n")
+    line_pos, speaker, speech, word = (np.zeros(len(text)) for _ in range(4))
+    start, since_name = 0, 0
+    for line in lines:
+        end = min(start + len(line) + 1, len(text))             # the line and its newline
+        name = line.strip()
+        is_name = name.endswith(":") and not any(c.islower() for c in name)
+        since_name = 0 if is_name else since_name + 1
+        line_pos[start:end] = np.arange(end - start)
+        speaker[start:end] = float(is_name)
+        speech[start:end] = since_name
+        start = end
+    letters = 0
     for i, ch in enumerate(text):
-        level += ch in "(["
-        line[i], depth[i] = col, float(level > 0)
-        level = max(level - (ch in ")]"), 0)
         letters = letters + 1 if ch.isalpha() else 0
         word[i] = letters
-        col = 0 if ch == "\n" else col + 1
-        if ch == "\n" or i == len(text) - 1:
-            name = text[start:i + 1].strip()
-            if name.endswith(":") and not any(c.islower() for c in name):
-                speaker[start:i + 1] = 1.0
-            start = i + 1
-    return {"position in the line": line, "in a speaker's name": speaker,
-            "inside brackets": depth, "position in the word": word}
+    return {"position in the line": line_pos, "in a speaker's name": speaker,
+            "line of the speech": speech, "position in the word": word}
 
 
 def unit_correlations(activations: np.ndarray, feature: np.ndarray) -> np.ndarray:

@@ -76,6 +76,12 @@ def test_charlm_benchmark_runs_under_smoke(tmp_path):
     gen = report["generation"]
     assert len(gen["stateful_seconds_per_char"]) == len(gen["lengths"]) and gen["refeed_over_stateful"] > 0
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
+    cmp = report["comparison"]                                         # the like-for-like run
+    assert cmp["lstm"]["parameters"] > 0 and cmp["gpt"]["iterations"] > 0
+    assert len(cmp["lstm"]["curve"]) == len(cmp["gpt"]["curve"]) == report["config"]["slices"]
+    assert all(0 < cmp[m]["windowed_64"] < 10 for m in ("lstm", "gpt"))
+    # fit's validation over window_batches is the same mean as windowed_loss (the GPT keeps its last slice)
+    assert cmp["gpt"]["curve"][-1][1] == pytest.approx(cmp["gpt"]["windowed_64"], rel=1e-4)
 
 
 @pytest.mark.skipif(mirror_dir() is None, reason="needs the English-French pairs: no RNNCOURSE_MIRROR and no ../shared/data")

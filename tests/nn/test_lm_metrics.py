@@ -86,13 +86,14 @@ def test_unit_correlations_find_the_unit_that_tracks_a_feature():
         unit_correlations(acts, feature[:-1])
 
 
-def test_text_features_mark_lines_speakers_brackets_and_words():
-    text = "ROMEO:\nHe (sighs) goes.\n"
+def test_text_features_mark_lines_speakers_speeches_and_words():
+    text = "ROMEO:\nHe sighs,\nand goes.\n\nJULIET:\nO!"
     f = text_features(text)
+    assert all(len(v) == len(text) for v in f.values())
     assert f["position in the line"][[0, 6, 7, 8]].tolist() == [0, 6, 0, 1]
-    assert f["in a speaker's name"].tolist() == [1.0] * 7 + [0.0] * (len(text) - 7)
-    inside = [i for i, v in enumerate(f["inside brackets"]) if v]
-    assert text[inside[0]:inside[-1] + 1] == "(sighs)"
+    names = [i for i, v in enumerate(f["in a speaker's name"]) if v]
+    assert "".join(text[i] for i in names) == "ROMEO:\nJULIET:\n"
+    assert f["line of the speech"][[0, 7, 17, 27, 29, 37]].tolist() == [0, 1, 2, 3, 0, 1]
     assert f["position in the word"][[7, 8, 9]].tolist() == [1, 2, 0]
 
 
