@@ -75,8 +75,8 @@ class _MinRNN(nn.Module):
             a, b = self._coefficients(*parts)
             state = torch.zeros_like(b[:, 0]) if h0 is None else h0
             states = []
-            for t in range(x.shape[1]):
-                state = a[:, t] * state + b[:, t]
+            for a_t, b_t in zip(a.unbind(1), b.unbind(1)):     # see scan.sequential_scan
+                state = a_t * state + b_t
                 states.append(state)
             h = torch.stack(states, dim=1)
         return h, h[:, -1]

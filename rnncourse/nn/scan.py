@@ -47,9 +47,9 @@ def sequential_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = 
     _check(a, b, h0)
     h = torch.zeros_like(b[:, 0]) if h0 is None else h0
     states = []
-    for t in range(a.shape[1]):
-        h = a[:, t] * h + b[:, t]
-        states.append(h)
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1)):   # unbind once: indexing a[:, t] in the loop
+        h = a_t * h + b_t                             # would make backward write a full-size
+        states.append(h)                              # gradient per step, O(T^2) work
     return torch.stack(states, dim=1)
 
 
