@@ -43,7 +43,9 @@ import sys
 import time
 from pathlib import Path
 
-from gpt_baseline import FromZeros, train_gpt, window_batches
+from rnncourse.nn.lm_metrics import window_batches, windowed_loss
+
+from gpt_baseline import FromZeros, train_gpt
 from machine import add_run_options, load_average, machine_facts, page_pipeline, start_page_run, summary_row, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +67,6 @@ def curve(history, seconds: float) -> list[list[float]]:
 
 def compare_with_gpt(ns: dict, lstm, lstm_history, lstm_seconds: float, seed: int) -> dict:
     """Train the small GPT for the LSTM's budget and score both with the same windowed metric."""
-    from rnncourse.nn.lm_metrics import windowed_loss
-
     config, valid = ns["CONFIG"], ns["valid_data"]
     window_valid = window_batches(valid, METRIC_WINDOW, batch_size=64)
     gpt, history, seconds, iterations = train_gpt(ns, config["train_seconds"], config["slices"],

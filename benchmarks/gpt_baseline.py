@@ -38,20 +38,6 @@ class RandomWindows:
             yield rows[:, :-1], rows[:, 1:]
 
 
-def window_batches(data: torch.Tensor, window: int, batch_size: int = 64) -> list:
-    """The windowed metric as batches for ``fit``'s validation: consecutive windows of ``window``
-    ids covering ``data``, the last one shorter (``rnncourse.nn.lm_metrics.windowed_loss``'s
-    windows, so the n-weighted mean over these batches is that loss)."""
-    n = len(data) - 1
-    full = n // window
-    rows = data[: full * window + 1].unfold(0, window + 1, window)
-    batches = [(part[:, :-1], part[:, 1:]) for part in rows.split(batch_size)]
-    if n % window:
-        tail = data[full * window:].unsqueeze(0)
-        batches.append((tail[:, :-1], tail[:, 1:]))
-    return batches
-
-
 class FromZeros:
     """A step for ``fit``: every batch from a zero state (an empty context), the logits of
     ``model(x)`` (or its first element) scored against ``y``. In training it first steps

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["windowed_loss", "hidden_activations", "text_features", "unit_correlations",
+__all__ = ["window_batches", "windowed_loss", "hidden_activations", "text_features", "unit_correlations",
            "distinct_n", "ngrams_in"]
 
 
@@ -41,33 +41,47 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out          # CharLM returns (logits, state)
 
 
+def window_batches(ids: torch.Tensor, window: int, batch_size: int = 64) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The windows of the windowed loss as ``(inputs, targets)`` batches: consecutive windows of
+    ``window`` ids covering all of ``ids`` (1-D), at most ``batch_size`` per batch, inputs
+    ``(rows, window)`` and targets shifted by one; the last window is shorter when ``window`` does
+    not divide ``len(ids) - 1``, and comes alone in the last batch."""
+    ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+    if window < 1 or batch_size < 1 or ids.numel() < 2:
+        raise ValueError(f"window_batches needs window >= 1, batch_size >= 1 and at least 2 ids, "
+                         f"got {window}, {batch_size} and {ids.numel()}.")
+    n = ids.numel() - 1                                        # positions that have a next id
+    full = n // window
+    batches = []
+    if full:
+        rows = ids[: full * window + 1].unfold(0, window + 1, window)  # (full, window + 1)
+        batches = [(part[:, :-1], part[:, 1:]) for part in rows.split(batch_size)]
+    if n % window:
+        tail = ids[full * window:].unsqueeze(0)                # the last, shorter window
+        batches.append((tail[:, :-1], tail[:, 1:]))
+    return batches
+
+
 def windowed_loss(model: nn.Module, ids: torch.Tensor, window: int = 256, *,
                   batch_size: int = 64) -> float:
     """Mean next-id loss in nats over all of ``ids`` (1-D), in windows of ``window`` ids, each
-    from a zero state. ``model(x)`` takes ``(batch, T)`` ids and returns logits ``(batch, T, V)``
-    (or a tuple that starts with them). The model runs in eval mode and gets its mode back."""
-    ids = torch.as_tensor(ids, dtype=torch.long).flatten()
-    if window < 1 or ids.numel() < 2:
-        raise ValueError(f"windowed_loss needs window >= 1 and at least 2 ids, got {window} and {ids.numel()}.")
+    from a zero state (:func:`window_batches`). ``model(x)`` takes ``(batch, T)`` ids and returns
+    logits ``(batch, T, V)`` (or a tuple that starts with them). The model runs in eval mode and
+    gets its mode back."""
+    batches = window_batches(ids, window, batch_size)
     device = next(model.parameters()).device
-    n = ids.numel() - 1                                        # positions that have a next id
-    full = n // window
-    chunks = [ids[: full * window + 1].unfold(0, window + 1, window)] if full else []
-    if n % window:
-        chunks.append(ids[full * window:].unsqueeze(0))       # the last, shorter window
-    total, was_training = 0.0, model.training
+    total, count, was_training = 0.0, 0, model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for rows in chunks:
-                for part in rows.split(batch_size):
-                    part = part.to(device)
-                    logits = _logits(model, part[:, :-1])
-                    total += nn.functional.cross_entropy(logits.flatten(0, 1), part[:, 1:].flatten(),
-                                                         reduction="sum").item()
+            for x, y in batches:
+                logits = _logits(model, x.to(device))
+                total += nn.functional.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(),
+                                                     reduction="sum").item()
+                count += y.numel()
     finally:
         model.train(was_training)
-    return total / n
+    return total / count
 
 
 def hidden_activations(model: nn.Module, ids: torch.Tensor, *, chunk: int = 1000) -> np.ndarray:

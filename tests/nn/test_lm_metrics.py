@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from rnncourse.nn.gpt import GPT, GPTConfig
 from rnncourse.nn.language_model import CharLM
 from rnncourse.nn.lm_metrics import (distinct_n, hidden_activations, ngrams_in, text_features,
-                                     unit_correlations, windowed_loss)
+                                     unit_correlations, window_batches, windowed_loss)
 
 
 def _by_hand(model, ids, window):
@@ -39,6 +39,20 @@ def test_windowed_loss_scores_every_position_once_from_zeros(n, window):
         assert windowed_loss(model, ids, window) == pytest.approx(carried, rel=1e-5)
     else:                                                 # restarting from zeros changes the figure
         assert windowed_loss(model, ids, window) != pytest.approx(carried, rel=1e-6)
+
+
+@pytest.mark.parametrize("n, window, batch_size", [(101, 10, 3), (65, 64, 64), (21, 4, 1), (30, 100, 2)])
+def test_window_batches_cover_every_position_once(n, window, batch_size):
+    ids = torch.arange(n)
+    batches = window_batches(ids, window, batch_size)
+    x = torch.cat([b[0].flatten() for b in batches])
+    y = torch.cat([b[1].flatten() for b in batches])
+    assert torch.equal(x, ids[:-1]) and torch.equal(y, ids[1:])      # every position once, in order
+    assert all(b[0].shape == b[1].shape and b[0].shape[0] <= batch_size for b in batches)
+    starts = torch.cat([b[0][:, 0] for b in batches])
+    assert torch.equal(starts, torch.arange(0, n - 1, window))         # each window starts anew
+    with pytest.raises(ValueError, match="at least 2 ids"):
+        window_batches(ids[:1], window)
 
 
 def test_windowed_loss_takes_a_gpt_and_keeps_its_mode():
