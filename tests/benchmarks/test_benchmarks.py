@@ -90,6 +90,16 @@ def test_seq2seq_benchmark_runs_under_smoke(tmp_path):
     assert 0.0 <= report["dates"]["exact_match_greedy"] <= 1.0
     assert set(report["translation"]["models"]) == {"additive", "none"}
     assert report["translation"]["test_pairs"] > 0 and report["translation"]["filtering"]
+    translation = report["translation"]
+    assert translation["test_key_leak"] == 0 and translation["test_sources"] <= translation["test_pairs"]
+    for entry in translation["models"].values():
+        for search in ("greedy", "beam"):
+            scores = entry["test"][search]
+            assert "tok:none" in scores["bleu_signature"] and "nrefs:var" in scores["bleu_signature"]
+            assert scores["bleu_ci"] is not None and scores["bleu_by_english_length"]
+    sweep = translation["models"]["additive"]["beam_sweep_valid"]
+    assert [row["beam"] for row in sweep[0]["rows"]] == [1, 2, 3] and sweep[0]["alpha"] == 0.0
+    assert [p["comparison"] for p in translation["paired_bootstrap"]][0] == "additive vs none, greedy"
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
 
 
@@ -101,3 +111,19 @@ def test_deploy_benchmark_runs_under_smoke(tmp_path):
     assert all(row["median_ms"] > 0 and row["p99_ms"] >= row["median_ms"] for row in report["latency"])
     assert report["int8"]["size_ratio"] > 1 and report["service"]["failed"] == 0
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
+
+
+@pytest.mark.skipif(mirror_dir() is None, reason="needs tiny-shakespeare: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_scan_benchmark_runs_under_smoke(tmp_path):
+    report = _run_on_real_data("scan", tmp_path, timeout=600)
+    rows = report["scans"]["rows"]
+    lengths = report["config"]["time_lengths"]
+    assert {(r["T"], r["scan"]) for r in rows} == {(T, s) for T in lengths for s in
+                                                  ("sequential", "parallel (Hillis-Steele)", "parallel (log space)")}
+    assert all(r["min_seconds"] <= r["median_seconds"] <= r["max_seconds"] and r["saved_bytes"] > 0 for r in rows)
+    lms = report["language_models"]
+    assert set(lms) == {"LSTM (chapter 7)", "minGRU stack"}
+    assert all(0 < lm["best_valid_loss"] < 10 and len(lm["seconds_per_char"]) == len(lm["gen_lengths"])
+               for lm in lms.values())
+    accuracy = [a for m in report["parity"]["models"].values() for a in m["accuracy"]]
+    assert len(accuracy) == 2 * len(report["parity"]["test_lengths"]) and all(0 <= a <= 1 for a in accuracy)

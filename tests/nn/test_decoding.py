@@ -1,4 +1,4 @@
-"""rnncourse.nn.decoding: the properties a beam search must have (and that mature toolkits broke).
+"""rnncourse.nn.decoding: the properties a beam search must have, and exhaustive search as the judge.
 
 The "model" here is a table of log-probabilities indexed by (input, previous token, position):
 exact in any batch, so batch-size and order invariance can be checked with ``==``.
