@@ -16,6 +16,7 @@ layers"); each module lists its public names in ``__all__``:
 ``rnncourse.nn``        the models and what runs them
     ``.padded``          recurrent layers on padded batches, exactly as packed (fast on a CPU)
     ``.decoding``        batched greedy decoding and beam search for any decoder step
+    ``.mt_eval``         multi-reference BLEU and chrF with signatures and bootstrap intervals
     ``.language_model``  a character language model and stateful generation
     ``.sampling``        one token from logits: temperature, top-k, top-p
     ``.lm_metrics``      a language model's windowed loss, what its hidden units track, sample diversity
