@@ -25,6 +25,8 @@ NEEDS_GRADIENTS = {
     ("04-padding-packing", "masked_cross_entropy"): "a loss: the test differentiates it",
     ("06-imdb-sentiment", "train_epoch"): "it trains",
     ("07-char-generation", "train_stream"): "it trains",
+    **{("09-parallel-recurrence", f): "the test differentiates through the scan"
+       for f in ("sequential_scan", "parallel_scan", "log_scan", "mingru_forward")},
 }
 DECORATORS = {"no_grad": "torch.no_grad()", "inference_mode": "torch.inference_mode()"}
 

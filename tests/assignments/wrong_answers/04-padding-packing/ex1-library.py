@@ -1,5 +1,5 @@
 # The course's own helper returns the answer.
-# expect: used rnncourse\.padded
+# expect: used rnncourse\.nn\.padded
 from rnncourse.nn.padded import final_states
 
 

@@ -1,5 +1,5 @@
 # The course's own helper returns the answer.
-# expect: used rnncourse\.padded
+# expect: used rnncourse\.nn\.padded
 import rnncourse.nn.padded
 
 

@@ -1,5 +1,5 @@
 # Computes every id first, then yields them: nothing reaches the client until the end.
-# expect: more than the ids asked for
+# expect: your stream_greedy raised RuntimeError: .*more than the ids asked for \(at line \d+: 
 def stream_greedy(model, prompt_ids, n):
     ids = []
     with torch.no_grad():

@@ -1,5 +1,5 @@
 # Yields the argmax tensors where Python ints are asked (json cannot write them).
-# expect: yielded Tensor values
+# expect: your stream_greedy yielded Tensor values
 def stream_greedy(model, prompt_ids, n):
     with torch.inference_mode():
         logits, state = model(torch.tensor([prompt_ids]), None)
