@@ -33,6 +33,13 @@ from rnncourse.grading.manifest import KEY as MANIFEST_KEY, make_manifest
 __all__ = ["AssignmentError", "Course", "GradedCell", "assignment_names", "graded_cells", "make_course",
            "metadata_problems", "read_source", "release_notebook", "repo_root"]
 
+NBGRADER_CONFIG = """\
+# nbgrader's configuration of this course folder, read by formgrader and by rnncourse grade.
+c = get_config()  # noqa: F821 (nbgrader defines get_config)
+c.CourseDirectory.course_id = "rnncourse"
+# A late penalty (nbgrader's own plugin; rnncourse grade applies it from the due date):
+# c.LateSubmissionPlugin.penalty_method = "zero"
+"""
 ASSIGNMENT_NAME = re.compile(r"^(\d\d)-[a-z0-9][a-z0-9-]*$")
 KERNELSPEC = {"name": NOTEBOOK_KERNEL, "display_name": "Python 3", "language": "python"}
 NBFORMAT_MINOR = 5
@@ -210,6 +217,8 @@ def make_course(root: Path, names: list[str] | None = None, solutions: Path | No
     """Create an nbgrader course folder at ``root`` with the given assignments released."""
     names = names or assignment_names(solutions)
     root.mkdir(parents=True, exist_ok=True)
+    if not (root / "nbgrader_config.py").exists():  # formgrader (started in root) finds the course by it
+        (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG, encoding="utf-8")
     course = Course(root=root, names=list(names))
     api = course.api()
     for name in names:

@@ -32,7 +32,7 @@ import io
 from pathlib import Path
 
 from rnncourse.runtime.files import write_if_changed
-from rnncourse.grading.outcomes import Status
+from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 
 __all__ = ["LMS_KINDS", "grade_rows", "write_grades_csv", "write_lms"]
 
@@ -55,7 +55,8 @@ def grade_rows(results: list[dict], by_hand: dict[tuple[str, str], dict]) -> lis
         found = by_hand.get((r["assignment"], r["student"]), {})
         manual = found.get("manual", {})
         penalty = found.get("penalty", 0.0)
-        waiting = [m["grade_id"] for m in r.get("manual", []) if manual.get(m["grade_id"]) is None]
+        waiting = [] if r["status"] in NOT_EXECUTED else [  # nothing to read by hand in a missing file
+            m["grade_id"] for m in r.get("manual", []) if manual.get(m["grade_id"]) is None]
         score = max(0.0, r["score"] + sum(v for v in manual.values() if v is not None) - penalty)
         row = {"student": r["student"], **{k: info.get(k, "") for k in ("first_name", "last_name", "email", "lms_id")},
                "assignment": r["assignment"], "score": _points(score), "max_score": _points(r["max_score"]),

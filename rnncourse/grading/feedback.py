@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from rnncourse.grading.outcomes import Status
+from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 
 __all__ = ["feedback_html", "format_points"]
 
@@ -51,7 +51,8 @@ def _manual_rows(result: dict, graded_by_hand: dict | None) -> list[str]:
     scores = (graded_by_hand or {}).get("manual", {})
     for question in result.get("manual", []):
         score = scores.get(question["grade_id"])
-        shown = "needs manual grading" if score is None else "graded by hand"
+        shown = ("needs manual grading" if result["status"] not in NOT_EXECUTED else "not submitted"
+                 ) if score is None else "graded by hand"
         points = "–" if score is None else format_points(score)
         rows.append(f"<tr><td>{e(question['title'])}</td><td class=\"num\">{points} / "
                     f"{format_points(question['points'])}</td><td>{shown}</td><td></td></tr>")
@@ -73,8 +74,9 @@ def feedback_html(result: dict, graded_by_hand: dict | None = None) -> str:
     penalty = (graded_by_hand or {}).get("penalty", 0.0)
     manual = sum(v for v in (graded_by_hand or {}).get("manual", {}).values() if v is not None)
     score = max(0.0, result["score"] + manual - penalty)
-    waiting = any(v is None for v in (graded_by_hand or {}).get("manual", {}).values()) or (
-        result.get("manual") and not graded_by_hand)
+    waiting = result["status"] not in NOT_EXECUTED and (
+        any(v is None for v in (graded_by_hand or {}).get("manual", {}).values())
+        or bool(result.get("manual") and not graded_by_hand))
     status = ""
     if result["status"] != Status.GRADED:
         status = (f'<div class="status"><strong>Status: {e(result["status"])}</strong><br>'

@@ -36,7 +36,8 @@ from rnncourse.grading.cells import exercise_titles, grade_id, manual_title
 from rnncourse.grading.exports import grade_rows, write_grades_csv, write_lms
 from rnncourse.grading.gradebook import read_manual, sync_gradebook
 from rnncourse.grading.records import (ERROR_LOG, Context, annotate, log_error, new_result, previous_result,
-                                       result_key, sha256, store_result, write_feedback, zero_tests)
+                                       result_key, sha256, store_result, write_feedback, write_timestamp,
+                                       zero_tests)
 from rnncourse.grading.roster import Roster, match_roster
 from rnncourse.grading.restore import NOT_THREAD_SAFE, prepare_course, restore
 from rnncourse.grading.runner import import_bindings, run_notebook
@@ -178,6 +179,7 @@ def grade_all(ctx: Context, subs: list[Submission], workers: int, echo) -> tuple
                 if result is None:
                     continue
                 store_result(ctx, annotate(ctx, sub, result))
+                write_timestamp(ctx, result)
                 results[sub.student] = result
                 note = "  (unchanged)" if reused else f"  {result['seconds']:.1f} s"
                 why = f"  {result['reason']}" if result["status"] == Status.ERROR else ""

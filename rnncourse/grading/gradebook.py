@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rnncourse.runtime.files import atomic_path
-from rnncourse.grading.outcomes import Status
+from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 
 __all__ = ["COURSE_ID", "read_manual", "sync_gradebook"]
 
@@ -57,6 +57,8 @@ def _differs(gb, r: dict) -> bool:
     if any(getattr(student, k) != want[k] for k in ("first_name", "last_name", "email", "lms_user_id")):
         return True
     if sub.timestamp != want["timestamp"] or sub.assignment.duedate != want["duedate"]:
+        return True
+    if r["status"] in NOT_EXECUTED and any(g.needs_manual_grade for g in nb.grades if g.name not in want["scores"]):
         return True
     tests = [g for g in nb.grades if g.name in want["scores"]]
     return any(g.auto_score is None or float(g.auto_score) != want["scores"][g.name] or
@@ -101,6 +103,8 @@ def _put(gb, r: dict, penalty) -> None:
         if grade.name in want["scores"]:
             grade.auto_score = want["scores"][grade.name]
             grade.needs_manual_grade = grade.manual_score is not None or want["review"]
+        elif r["status"] in NOT_EXECUTED:  # a written answer in a file that was never there
+            grade.needs_manual_grade = False
         chosen = grade.manual_score if grade.manual_score is not None else grade.auto_score
         total += float(chosen or 0)
     nb.late_submission_penalty = None

@@ -27,7 +27,7 @@ from rnncourse.grading.sandbox import Limits
 from rnncourse.grading.outcomes import NOT_EXECUTED, Status
 from rnncourse.grading.submissions import Submission
 
-__all__ = ["Context", "annotate", "log_error", "new_result", "previous_result", "result_key", "store_result",
+__all__ = ["Context", "annotate", "log_error", "write_timestamp", "new_result", "previous_result", "result_key", "store_result",
            "write_feedback", "zero_tests"]
 
 GRADER_VERSION = 1  # part of every result's key: a new grader regrades
@@ -116,6 +116,20 @@ def write_feedback(ctx: Context, result: dict, graded_by_hand: dict | None = Non
     ``graded_by_hand``: what :func:`~rnncourse.grading.gradebook.read_manual` found for them."""
     if result["status"] != Status.ERROR:
         write_if_changed(ctx.feedback_path(result["student"]), feedback_html(result, graded_by_hand))
+
+
+def write_timestamp(ctx: Context, result: dict) -> None:
+    """nbgrader's ``timestamp.txt`` beside the submitted notebook: formgrader shows it, and counts
+    a submission as autograded only when it equals the gradebook's timestamp."""
+    folder = ctx.submitted_path(result["student"]).parent
+    path = folder / "timestamp.txt"
+    if not folder.is_dir():
+        return
+    if result.get("submitted"):
+        when = datetime.fromisoformat(result["submitted"]).astimezone(timezone.utc)
+        write_if_changed(path, when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+    elif path.exists():
+        path.unlink()
 
 
 def annotate(ctx: Context, sub: Submission, result: dict) -> dict:

@@ -168,3 +168,43 @@ def test_a_class_from_download_to_lms_file(tmp_path):
     lines.clear()
     grade_class(NAME, dl, tmp_path / "out", **kwargs)
     assert sum("(unchanged)" in line for line in lines) == 4 and "(0 students updated)" in "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_written_answers_wait_for_a_person_then_count(tmp_path):
+    """grade leaves the written answers "needs manual grading" (gradebook, grades.csv, feedback);
+    once graded by hand (as formgrader stores it), running grade again puts them in the totals
+    and the LMS file without regrading anything."""
+    from nbgrader.api import Gradebook
+
+    from rnncourse.grading.grade import ClassOptions, grade_class
+    from rnncourse.grading.sandbox import Limits
+
+    source = read_source(NAME)
+    written = [c for c in graded_cells(source) if c.kind == "manual"]
+    assert written, f"{NAME} has no written question"
+    auto = sum(c.points for c in graded_cells(source) if c.kind == "tests")
+    (tmp_path / "dl" / "ann").mkdir(parents=True)
+    (tmp_path / "dl" / "ann" / f"{NAME}.ipynb").write_text(nbformat.writes(source))
+    kwargs = dict(workers=1, limits=Limits(cell_timeout=60, timeout=300, memory=None), sandboxed=False,
+                  options=ClassOptions(lms="canvas"), echo=lambda line: None)
+    grade_class(NAME, tmp_path / "dl", tmp_path / "out", **kwargs)
+    row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert row["needs_manual_grading"] == " ".join(c.grade_id for c in written)
+    assert float(row["score"]) == auto and float(row["max_score"]) == auto + sum(c.points for c in written)
+    page = (tmp_path / "out" / "feedback" / NAME / "ann.html").read_text()
+    assert "needs manual grading" in page
+    db = f"sqlite:///{tmp_path / 'out' / 'course' / 'gradebook.db'}"
+    with Gradebook(db, "rnncourse") as gb:  # what formgrader does when the instructor grades by hand
+        nb = gb.find_submission_notebook(NAME, NAME, "ann")
+        assert all(g.needs_manual_grade for g in nb.grades if g.name in {c.grade_id for c in written})
+        for grade in nb.grades:
+            if grade.name in {c.grade_id for c in written}:
+                grade.manual_score, grade.needs_manual_grade = 1.5, False
+        gb.db.commit()
+    grade_class(NAME, tmp_path / "dl", tmp_path / "out", **kwargs)
+    row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert row["needs_manual_grading"] == "" and float(row["score"]) == auto + 1.5 * len(written)
+    canvas = list(csv.reader(open(tmp_path / "out" / "canvas-import.csv")))
+    assert float(canvas[2][-1]) == auto + 1.5 * len(written)
+    assert "graded by hand" in (tmp_path / "out" / "feedback" / NAME / "ann.html").read_text()
