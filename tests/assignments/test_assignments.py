@@ -43,12 +43,16 @@ def test_every_chapter_has_an_assignment(repo_root):
 @pytest.mark.parametrize("name", NAMES)
 def test_source_has_graded_exercises_with_ids_and_points(name):
     nb = read_source(name)  # raises AssignmentError listing every metadata problem
-    cells = graded_cells(nb)
-    assert 3 <= len(cells) <= 6, f"{name} has {len(cells)} graded cells; the design asks for 3 to 6"
-    for cell in cells:
+    cells = [c for c in graded_cells(nb) if c.kind == "tests"]
+    assert 3 <= len(cells) <= 6, f"{name} has {len(cells)} graded test cells; the design asks for 3 to 6"
+    for cell in graded_cells(nb):
         assert cell.grade_id and cell.points > 0
     hidden = [c for c in nb.cells if "### BEGIN HIDDEN TESTS" in c.source]
     assert len(hidden) == len(cells), f"{name}: every graded test cell needs hidden tests"
+    written = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "markdown"]
+    assert len(written) <= 2, f"{name}: at most two written questions graded by hand"
+    for cell in written:  # an answer cell with the model answer and the grader's rubric (hidden from students)
+        assert cell.metadata.nbgrader.get("solution") and "Rubric" in cell.source, cell.metadata.nbgrader
 
 
 def test_generated_notebooks_are_up_to_date():
@@ -67,7 +71,8 @@ def test_release_contains_no_answer_and_no_hidden_test(name, repo_root):
     release = json.loads((repo_root / "exercises" / name / f"{name}.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in release["cells"])
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
-    assert text.count("raise NotImplementedError()") >= len(graded_cells(read_source(name)))
+    assert text.count("raise NotImplementedError()") >= len([c for c in graded_cells(read_source(name))
+                                                             if c.kind == "tests"])
     assert all(not c.get("outputs") for c in release["cells"] if c["cell_type"] == "code")
 
 
@@ -77,7 +82,7 @@ def test_autograde_solution_full_marks_and_release_zero(name, course, repo_root)
     source = course.root / "source" / name / f"{name}.ipynb"
     release = repo_root / "exercises" / name / f"{name}.ipynb"
     scores = grade_notebooks(name, {"solution": source, "untouched": release})
-    maximum = {c.grade_id: c.points for c in graded_cells(read_source(name))}
+    maximum = {c.grade_id: c.points for c in graded_cells(read_source(name)) if c.kind == "tests"}
     assert scores["solution"] == maximum, f"the solution of {name} does not get full marks: {scores['solution']}"
     assert set(scores["untouched"].values()) == {0.0}, f"the release of {name} earns points: {scores['untouched']}"
 
