@@ -17,10 +17,17 @@ A module (``"torch"``, for NumPy-only answers) refuses every call into it, excep
 only switch gradient tracking on or off (``@torch.no_grad()`` on a NumPy function computes
 nothing with torch).
 
-Limits, stated: the watch covers the calling thread; an operator reached under another name
-(``torch.ops.aten._scaled_dot_product_attention_math`` for ``F.scaled_dot_product_attention``)
-is refused only when the exercise names it too; and code written to defeat the watch (rebuilding
-a kernel from smaller operators is simply a correct answer) is for hidden tests and review.
+Limits, stated:
+
+- the watch covers the calling thread; work handed to another thread or process is not seen;
+- a refused Python function (``F.cross_entropy``) is recognised by its code, not by the kernels
+  it calls: a kernel reached directly (``torch._C._nn.cross_entropy_loss``,
+  ``torch.ops.aten._scaled_dot_product_attention_math``) is refused only when the exercise
+  names it too, and the ``torch.ops.aten`` alias is found by name for built-ins only;
+- code that reaches a kernel without a Python-level call (TorchScript, ``torch.compile``d
+  graphs, a C extension) can escape it;
+- replacing the profile function fails the check, and patching this module is the grader's
+  guard's to report; anything written to defeat both is for hidden tests and review.
 """
 
 from __future__ import annotations
