@@ -4,11 +4,15 @@ as one step of generation, run by ONNX Runtime with the state carried in NumPy.
 The route for torch 2.13 is the ``torch.export``-based exporter, ``torch.onnx.export(...,
 dynamo=True, dynamic_shapes=...)``: given dynamic shapes, it decomposes ``nn.LSTM`` and ``nn.GRU``
 into a loop over time while it traces (``torch.export._patches``, private), so the length stays
-symbolic, and it writes ONNX's own fused ``LSTM``/``GRU`` operators. One catch, measured: in a
-process where a plain ``torch.export.export`` of a recurrent layer ran earlier, the layer's
-kernel is already traced with a fixed length and this export fails; export first, or in a fresh
-process. The TorchScript-based exporter (``dynamo=False``, ``dynamic_axes``) still works and is
-deprecated: ``legacy=True``.
+symbolic, and it writes ONNX's own fused ``LSTM``/``GRU`` operators. The catch, measured on torch
+2.13: the first trace of a recurrent layer in a process decides for the later ones. After a plain
+``torch.export.export`` of an LSTM (no decomposition), or after one such ONNX export whose
+decomposition was entered and left inside the exporter, a later export with a dynamic length
+freezes the length and fails. Holding the decomposition around the whole export, as
+:func:`export_onnx` does (``torch.export._patches``: private, it may change in any release), makes
+repeated exports in one process work; after a plain ``torch.export``, only a fresh process helps.
+The TorchScript-based exporter (``dynamo=False``, ``dynamic_axes``) still works and is deprecated:
+``legacy=True``.
 
 A recurrent step (:class:`LanguageModelStep`) is the graph that serves generation::
 
@@ -58,8 +62,12 @@ def _first_line(error: Exception) -> str:
 
 def _dynamo_export(module: nn.Module, args: tuple, path: Path, names: tuple[list, list],
                    dynamic_shapes: tuple) -> None:
+    from torch.export._patches import (register_gru_while_loop_decomposition,
+                                       register_lstm_while_loop_decomposition)   # private
+
     try:
-        with _quiet_exporter():
+        with (_quiet_exporter(), register_lstm_while_loop_decomposition(),
+              register_gru_while_loop_decomposition()):
             program = torch.onnx.export(module, args, dynamo=True, input_names=names[0],
                                         output_names=names[1], dynamic_shapes=dynamic_shapes,
                                         verbose=False)
@@ -68,7 +76,7 @@ def _dynamo_export(module: nn.Module, args: tuple, path: Path, names: tuple[list
             f"torch.onnx.export(dynamo=True) could not export {type(module).__name__} with dynamic "
             "shapes. If a torch.export.export of a recurrent layer ran earlier in this process, its "
             "length was fixed then: export in a fresh process (or before any torch.export), or use "
-            f"legacy=True. The exporter said: {_first_line(error)}") from error
+            f"legacy=True (deprecated). The exporter said: {_first_line(error)}") from error
     import onnx
 
     # The exporter also declares the shapes of intermediate values, and some keep the example's
@@ -97,6 +105,9 @@ def export_onnx(model: nn.Module, path: str | Path, example_ids: torch.Tensor, *
     """Export a classifier ``model(ids (B, T)) -> logits (B,)`` to ONNX at ``path``, input ``"ids"``
     and output ``"logits"``, with the batch and the length dynamic, and check that the file says so.
 
+    ``example_ids`` needs at least 2 tokens (a size-1 dimension of the example is taken as fixed);
+    a batch of 1 is repeated to 2 for the same reason.
+
     ``legacy=False`` (the default): ``torch.onnx.export(dynamo=True, dynamic_shapes=...)``, the
     current route; it fails with a ``RuntimeError`` that says why if an unpatched
     ``torch.export`` of a recurrent layer ran earlier in this process. ``legacy=True``: the
@@ -104,6 +115,12 @@ def export_onnx(model: nn.Module, path: str | Path, example_ids: torch.Tensor, *
     book shows it)."""
     path = Path(path)
     model = model.eval()
+    if example_ids.dim() != 2 or example_ids.shape[1] < 2:
+        raise ValueError(f"example_ids must be (batch, length) with length >= 2, got shape "
+                         f"{tuple(example_ids.shape)}: torch.export takes a dimension of size 1 "
+                         "in the example as fixed at 1.")
+    if example_ids.shape[0] < 2:                  # the same: a batch of 1 would be fixed at 1
+        example_ids = example_ids.expand(2, -1)
     if legacy:
         with _quiet_exporter():
             torch.onnx.export(model, (example_ids,), str(path), dynamo=False, input_names=["ids"],

@@ -67,8 +67,9 @@ def exported(tmp_path_factory):
         for cell in ("lstm", "gru"):
             model = SentimentClassifier(300, 16, 12, cell=cell, num_layers=2, pack=False)
             model.load_state_dict(torch.load(folder / f"classifier-{{cell}}.pt"))
-            export_onnx(model, folder / f"classifier-{{cell}}.onnx",
-                        torch.randint(2, 300, {EXAMPLE}))
+            for attempt in range(2):                   # a second export in one process
+                export_onnx(model, folder / f"classifier-{{cell}}.onnx",
+                            torch.randint(2, 300, {EXAMPLE}))
             lm = CharLM(23, 8, 16, num_layers=2, cell=cell)
             lm.load_state_dict(torch.load(folder / f"lm-{{cell}}.pt"))
             export_step(lm, folder / f"step-{{cell}}.onnx")
@@ -205,3 +206,11 @@ def test_without_the_decomposition_torch_export_refuses_a_dynamic_length():
             print("exported")
         """)
     assert "Constraints violated (length)" in out, out
+
+
+def test_an_example_that_would_fix_a_dimension_at_one_is_refused_or_widened(tmp_path):
+    with pytest.raises(ValueError, match="length >= 2"):
+        export_onnx(small_classifier(), tmp_path / "m.onnx", torch.randint(2, 300, (2, 1)))
+    model = small_classifier()                                  # batch 1: repeated to 2 rows
+    path = export_onnx(model, tmp_path / "m.onnx", torch.randint(2, 300, (1, 9)), legacy=True)
+    assert_parity(model, path)
