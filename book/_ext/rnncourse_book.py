@@ -17,6 +17,9 @@ Both build their links from the repository address in ``_config.yml`` (``reposit
   after ``|``). A missing file or key is a build warning, so ``-W`` fails the build.
 * ``{reference-numbers}`` directive: the table of the course's targets with our figures from every
   results file's ``summary`` list ("not measured yet" where there is none).
+
+How the pages read (hanging indents, outputs that fit, the smoke note, alt text, no build-machine
+paths) is the business of ``rnncourse_reading``, loaded from ``setup``.
 """
 
 from __future__ import annotations
@@ -303,14 +306,20 @@ class ReferenceNumbersDirective(Directive):
             entries = data.get("summary") or [{"what": "(this file has no summary list)"}]
             others += [f"| {_cell(entry.get('what'))} | **{_figure(entry)}** | {_measured(path, data)} |"
                        for i, entry in enumerate(entries) if (path.name, i) not in shown]
-        if others:
-            lines += ["", "Other measurements (no course target):", "",
-                      "| what | ours | measured |", "|---|---|---|", *others]
         from docutils.statemachine import StringList
 
-        container = nodes.container(classes=["rnncourse-reference-numbers"])
-        self.state.nested_parse(StringList(lines, source="reference-numbers"), self.content_offset, container)
-        return [container]
+        # One container per table, so the style sheet can label each table's cells on a phone.
+        found = []
+        for kind, rows in (("rc-targets", lines),
+                           ("rc-others", ["Other measurements (no course target):", "",
+                                          "| what | ours | measured |", "|---|---|---|", *others])):
+            if kind == "rc-others" and not others:
+                continue
+            container = nodes.container(classes=["rnncourse-reference-numbers", kind])
+            self.state.nested_parse(StringList(rows, source="reference-numbers"), self.content_offset,
+                                    container)
+            found.append(container)
+        return found
 
 
 def _load_one(path: Path) -> dict | None:
@@ -371,6 +380,7 @@ def _clean_page_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.setup_extension("rnncourse_reading")
     app.add_directive("exercises", ExercisesDirective)
     app.add_directive("reference-numbers", ReferenceNumbersDirective)
     app.add_role("result", result_role)
