@@ -12,8 +12,19 @@ from 127.0.0.1; every other request the browser makes is refused and reported. P
 * a chapter's launch buttons (Colab, Binder) open notebooks that exist in the repository, its
   downloads exist, and its exercises box links its assignment's notebook.
 
+How each page reads, at 1280 px and on a 390 px phone (``test_page_reads_well``):
+
+* a code or output line that wraps continues right of its own indentation (a hanging indent,
+  ``book/_ext/rnncourse_reading.py``), never at the block's left edge;
+* an output wider than the column scrolls in a box of its own; the page is no wider than the screen;
+* images are at most 1,000 px tall and have alt text that is not a file name;
+* no folder of the build machine (the checkout, the build, the Python environment, the home and
+  temporary folders) and no idle progress bar appears in the text, and no ``--option`` has become
+  an en dash.
+
 One screenshot per page is saved for a person to look at, in ``book/_build/screenshots`` (or
-``RNNCOURSE_SCREENSHOTS``); the folder is printed (``pytest -s``) and named in every failure.
+``RNNCOURSE_SCREENSHOTS``), and one of every chapter at the phone's width (``...@390.png``); the
+folder is printed (``pytest -s``) and named in every failure.
 
 The browser is Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it),
 driven over the DevTools protocol with ``websocket-client``. Without either the tests are skipped.
@@ -30,6 +41,7 @@ import re
 import shutil
 import socketserver
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -383,3 +395,172 @@ def test_page_renders_offline_in_a_browser(browser, site, screenshots, page):
                 if not any(link.startswith(base) and link.endswith(f"/{name}.ipynb") for link in box):
                     problems.append(f"the exercises box has no download of {name}.ipynb: {box}")
     assert not problems, f"{where}:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+# ----- how the pages read, at a desktop width and a phone's --------------------------------------
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+IMAGE_MAX_HEIGHT = 1000
+
+# Runs in the page at the emulated width; ``MACHINE_PATHS`` is replaced by the build machine's
+# folders. Every list holds one short description per problem.
+READING_FACTS = r"""
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const machinePaths = MACHINE_PATHS;
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const column = article.getBoundingClientRect();
+  const short = s => s.replace(/\s+/g, ' ').trim().slice(0, 70);
+  const found = {wraps: [], wide: [], tall: [], alt: [], paths: [], noise: [], dashes: [], slips: [],
+                 pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+
+  // The rows a piece of text occupies on screen: [{top, left}], one per rendered line.
+  const rows = node => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const byTop = new Map();
+    for (const r of range.getClientRects()) {
+      if (r.width < 1) continue;
+      const top = Math.round(r.top + r.height / 2);
+      const key = [...byTop.keys()].find(t => Math.abs(t - top) < r.height / 2);
+      if (key === undefined) byTop.set(top, r.left);
+      else byTop.set(key, Math.min(byTop.get(key), r.left));
+    }
+    return [...byTop.entries()].sort((a, b) => a[0] - b[0]).map(([top, left]) => ({top, left}));
+  };
+  const charWidth = pre => {
+    const probe = document.createElement('span');
+    probe.textContent = '0'.repeat(40);
+    pre.appendChild(probe);
+    const width = probe.getBoundingClientRect().width / 40;
+    probe.remove();
+    return width;
+  };
+
+  // 1. A code or output line that wraps must continue right of its own indentation.
+  for (const pre of article.querySelectorAll('div.highlight pre')) {
+    const style = getComputedStyle(pre);
+    if (style.whiteSpace === 'pre' || style.whiteSpace === 'nowrap') continue;
+    const lineHeight = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+    const lines = pre.querySelectorAll(':scope > .rc-line');
+    if (!lines.length) {
+      const text = pre.textContent.split('\n').filter(l => l.trim());
+      if (rows(pre).length > text.length) found.wraps.push(`no line of its own: ${short(text[0] || '')}`);
+      continue;
+    }
+    const start = pre.getBoundingClientRect().left + parseFloat(style.paddingLeft)
+      + parseFloat(style.borderLeftWidth);
+    const ch = charWidth(pre);
+    for (const line of lines) {
+      if (line.getBoundingClientRect().height < 1.5 * lineHeight) continue;
+      const seen = rows(line);
+      if (seen.length < 2) continue;
+      const indent = line.textContent.length - line.textContent.replace(/^ +/, '').length;
+      const continued = Math.min(...seen.slice(1).map(r => r.left));
+      if (continued < start + (indent + 1) * ch - 1) {
+        found.wraps.push(`${short(line.textContent)} (indent ${indent}, continues at `
+          + `${Math.round((continued - start) / ch)} characters)`);
+      }
+    }
+  }
+
+  // 2. An output wider than the column scrolls in a box of its own that fits the column.
+  const scrollBox = el => {
+    for (let e = el; e && e !== article; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') return e;
+    }
+    return null;
+  };
+  for (const el of article.querySelectorAll('.cell_output pre, .cell_output table, .cell_output img')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    const own = scrollBox(el);
+    const shown = own ? own.getBoundingClientRect() : box;
+    const spills = !own && el.scrollWidth > el.clientWidth + 1;
+    if (shown.right > column.right + 1 || shown.left < column.left - 1 || spills) {
+      found.wide.push(`${el.tagName.toLowerCase()} ${Math.round(Math.max(box.width, el.scrollWidth))} px `
+        + `in a ${Math.round(column.width)} px column: ${short(el.textContent || el.alt || '')}`);
+    }
+  }
+
+  // 3. Images: at most the given height on screen, and alt text that describes them.
+  for (const img of article.querySelectorAll('img')) {
+    const box = img.getBoundingClientRect();
+    if (box.height > IMAGE_MAX_HEIGHT) found.tall.push(`${Math.round(box.height)} px: ${img.alt || img.src}`);
+    const alt = (img.getAttribute('alt') || '').trim();
+    if (alt.length < 8 || /^\S*[\\/]\S*$|\.(png|jpe?g|gif|svg)$|^[0-9a-f]{32,}/i.test(alt)) {
+      found.alt.push(`alt ${JSON.stringify(alt)} for ${img.src.split('/').pop().slice(0, 24)}`);
+    }
+  }
+
+  // 4. The text names no folder of the machine that built it, and shows no idle progress bars.
+  const text = document.body.innerText;
+  for (const path of machinePaths) {
+    const at = text.indexOf(path);
+    if (at >= 0) found.paths.push(short(text.slice(Math.max(0, at - 20), at + 60)));
+  }
+  // A bar that has not started ("fit: 0batch [00:00, ?batch/s]", "imdb:   0%|"): a long job's
+  // later lines are progress, a bar at zero is noise.
+  for (const m of text.matchAll(/(^|\n)[^\n]*(\b0\w* \[00:00, \?\w+\/s\]|[^\d.]0%\|)[^\n]*/g)) {
+    found.noise.push(short(m[0]));
+  }
+  // 5. Plural and article slips that generated text makes ("1 epochs", "a LSTM").
+  for (const m of text.matchAll(/\b(1 (epochs|threads|students|workers|seconds|batches)|[Aa] (LSTM|RNN))\b/g)) {
+    found.slips.push(short(text.slice(Math.max(0, m.index - 30), m.index + 30)));
+  }
+  // 6. A command-line option outside backticks keeps its two hyphens (no "\u2013threads 1").
+  for (const m of text.matchAll(/(^|\s)\u2013[a-z][a-z-]*/g)) found.dashes.push(short(m[0]));
+  return found;
+})()
+""".replace("IMAGE_MAX_HEIGHT", str(IMAGE_MAX_HEIGHT))
+
+
+def _machine_paths(build: Path) -> list[str]:
+    """Folders of this machine that must not appear in a page: the checkout, the build, the Python
+    environment, the home folder and the temporary folder (as ``/tmp/...`` paths, not the word)."""
+    paths = {str(ROOT), str(build.parent), str(Path(sys.prefix)), str(Path.home()) + "/",
+             tempfile.gettempdir() + "/"}
+    return sorted(p for p in paths if len(p) > 2)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS), ids=list(WIDTHS))
+@pytest.mark.parametrize("page", PAGES)
+def test_page_reads_well(browser, site, built_book, screenshots, page, width):
+    """At 1280 px and at a 390 px phone: code keeps its indentation when it wraps, outputs fit the
+    column or scroll in their own box, the page is no wider than the screen, images are at most
+    1,000 px tall with real alt text, and no folder of the build machine is shown."""
+    tools, base = browser
+    pixels = WIDTHS[width]
+    tools.send("Emulation.setDeviceMetricsOverride", width=pixels, height=900, deviceScaleFactor=1,
+               mobile=pixels < 600)
+    try:
+        tools.open(urllib.parse.urljoin(base, f"{page}.html"))
+        script = READING_FACTS.replace("MACHINE_PATHS", json.dumps(_machine_paths(built_book[0])))
+        facts = tools.evaluate(script, timeout=180)
+        if page.startswith("chapters/") and pixels < 600:
+            size = tools.send("Page.getLayoutMetrics")["cssContentSize"]
+            height = int(min(size["height"], 16000))
+            tools.send("Emulation.setDeviceMetricsOverride", width=pixels, height=height,
+                       deviceScaleFactor=1, mobile=True)
+            clip = {"x": 0, "y": 0, "width": pixels, "height": height, "scale": 1}
+            shot = screenshots / f"{page.replace('/', '__')}@{pixels}.png"
+            shot.write_bytes(base64.b64decode(
+                tools.send("Page.captureScreenshot", format="png", clip=clip)["data"]))
+    finally:
+        tools.send("Emulation.clearDeviceMetricsOverride")
+    problems = []
+    if facts["pageWidth"] > facts["viewport"] + 1:
+        problems.append(f"the page is {facts['pageWidth']} px wide on a {facts['viewport']} px screen")
+    problems += [f"code wraps without its indentation: {p}" for p in facts["wraps"]]
+    problems += [f"output wider than the column without a scroll of its own: {p}" for p in facts["wide"]]
+    problems += [f"image taller than {IMAGE_MAX_HEIGHT} px: {p}" for p in facts["tall"]]
+    problems += [f"image without real alt text: {p}" for p in facts["alt"]]
+    problems += [f"a folder of the build machine in the text: {p!r}" for p in facts["paths"]]
+    problems += [f"progress noise in an output: {p!r}" for p in facts["noise"]]
+    problems += [f"an option's '--' turned into an en dash: {p!r}" for p in facts["dashes"]]
+    problems += [f"a plural or article slip: {p!r}" for p in facts["slips"]]
+    assert not problems, f"{page} at {pixels} px:\n" + "\n".join(f"  - {p}" for p in problems[:40])
