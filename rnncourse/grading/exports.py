@@ -9,7 +9,8 @@ hand (nothing is regraded) and the files hold the final grades.
 max_score, status, reason, submitted, due, minutes_late, late_penalty, needs_manual_grading``,
 then one column per graded cell (``ex1-tests``, ``ex2-written``, ...; empty where an assignment
 has no such cell or a written answer is not graded yet). ``score`` is autograded points plus
-points given by hand minus the late penalty.
+points given by hand minus the late penalty; a test re-scored by hand in formgrader (after
+reviewing a run that went wrong) counts with the score given by hand.
 
 The LMS files follow each LMS's documented import format:
 
@@ -57,7 +58,9 @@ def grade_rows(results: list[dict], by_hand: dict[tuple[str, str], dict]) -> lis
         penalty = found.get("penalty", 0.0)
         waiting = [] if r["status"] in NOT_EXECUTED else [  # nothing to read by hand in a missing file
             m["grade_id"] for m in r.get("manual", []) if manual.get(m["grade_id"]) is None]
-        score = max(0.0, r["score"] + sum(v for v in manual.values() if v is not None) - penalty)
+        overrides = found.get("overrides", {})
+        auto = sum(overrides.get(t["grade_id"], t["score"]) for t in r["tests"])
+        score = max(0.0, auto + sum(v for v in manual.values() if v is not None) - penalty)
         row = {"student": r["student"], **{k: info.get(k, "") for k in ("first_name", "last_name", "email", "lms_id")},
                "assignment": r["assignment"], "score": _points(score), "max_score": _points(r["max_score"]),
                "status": r["status"], "reason": r["reason"], "submitted": r.get("submitted") or "",
@@ -65,7 +68,7 @@ def grade_rows(results: list[dict], by_hand: dict[tuple[str, str], dict]) -> lis
                "late_penalty": _points(penalty), "needs_manual_grading": " ".join(waiting)}
         if r.get("late") and r.get("minutes_late") is None:
             row["minutes_late"] = "late (time unknown)"
-        row.update({t["grade_id"]: _points(t["score"]) for t in r["tests"]})
+        row.update({t["grade_id"]: _points(overrides.get(t["grade_id"], t["score"])) for t in r["tests"]})
         row.update({m["grade_id"]: _points(manual.get(m["grade_id"])) for m in r.get("manual", [])})
         rows.append(row)
     return sorted(rows, key=lambda row: (row["assignment"], row["student"]))

@@ -39,6 +39,7 @@ from rnncourse.grading.records import (ERROR_LOG, Context, annotate, log_error, 
                                        result_key, sha256, store_result, write_feedback, write_timestamp,
                                        zero_tests)
 from rnncourse.grading.roster import Roster, match_roster
+from rnncourse.grading.shards import merge_shards
 from rnncourse.grading.restore import NOT_THREAD_SAFE, prepare_course, restore
 from rnncourse.grading.runner import import_bindings, run_notebook
 from rnncourse.grading.scoring import score_tests
@@ -137,6 +138,8 @@ class ClassOptions:
     due: datetime | None = None
     times: dict[str, datetime] = field(default_factory=dict)
     lms: str | None = None  # "canvas" or "moodle": also write that LMS's import file
+    roster_only: bool = False  # grade only the students on the roster (one shard of a class)
+    merge: list[Path] = field(default_factory=list)  # shards' --out folders to merge first
 
 
 def open_class(name: str, submissions: Path, out: Path, course: Path | None, limits: Limits, sandboxed: bool,
@@ -153,7 +156,11 @@ def open_class(name: str, submissions: Path, out: Path, course: Path | None, lim
     if not subs and not options.roster:
         raise SubmissionsError(f"{submissions} holds no submissions")
     unknown = match_roster(subs, options.roster) if options.roster else []
+    if options.roster_only:
+        subs = [s for s in subs if s.student not in unknown]
     source_text = prepare_course(course, name, solutions)
+    if options.merge:
+        merge_shards(out, course, options.merge, name)
     source = nbformat.reads(source_text, as_version=4)
     titles = {grade_id(source.cells[i]): title for i, title in exercise_titles(source).items()}
     points = {c.grade_id: c.points for c in graded_cells(source) if c.kind == "tests"}
@@ -161,7 +168,7 @@ def open_class(name: str, submissions: Path, out: Path, course: Path | None, lim
               for c in graded_cells(source) if c.kind == "manual"}
     ctx = Context(name, out, course, limits, sandboxed, make_scratch_root(), sha256(source_text.encode()),
                   titles, points, threading.Event(), regrade, import_bindings(source),  # ast: here, never in a worker
-                  manual, options.roster, options.due, options.times)
+                  manual, options.roster, options.due, options.times, options.roster_only)
     return ctx, subs, unknown
 
 
@@ -241,7 +248,8 @@ def report_class(ctx: Context, results: dict[str, dict], total: int, seconds: fl
     if late:
         echo(f"Late: {len(late)} ({', '.join(late[:10])}{' ...' if len(late) > 10 else ''}); minutes late are in grades.csv")
     if unknown:
-        echo(f"Not on the roster (graded under the id found in the download): {', '.join(unknown)}")
+        done = "left to the other shards" if ctx.roster_only else "graded under the id found in the download"
+        echo(f"Not on the roster ({done}): {', '.join(unknown)}")
     if written["waiting"]:
         echo(f"Written answers to grade by hand in formgrader: {written['waiting']} submissions "
              "(then run this command again for the final grades.csv and LMS file)")

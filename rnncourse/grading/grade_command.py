@@ -19,6 +19,7 @@ from rnncourse.grading.exports import LMS_KINDS
 from rnncourse.grading.grade import ClassOptions, grade_class
 from rnncourse.grading.lateness import LatenessError, parse_time, read_times
 from rnncourse.grading.roster import RosterError, read_roster
+from rnncourse.grading.shards import ShardError
 from rnncourse.grading.sandbox import Limits, add_time_limit_arguments, parse_size, sandbox_problem
 from rnncourse.grading.outcomes import Status
 from rnncourse.grading.submissions import SubmissionsError
@@ -49,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="submission times: Moodle's grading worksheet as downloaded, or a CSV with "
                              "student and submitted columns")
     parser.add_argument("--lms", choices=LMS_KINDS, help="also write that LMS's grade import file")
+    parser.add_argument("--roster-only", action="store_true",
+                        help="grade only the students on --roster (one machine's share of a large class)")
+    parser.add_argument("--merge", type=Path, action="append", default=[], metavar="SHARD_OUT",
+                        help="first copy the results of another machine's --out folder (repeatable); "
+                             "what they graded is not graded again")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap: students' code can read and write your files and "
                              "use the network. Only for trusted notebooks")
@@ -60,7 +66,10 @@ def class_options(args: argparse.Namespace) -> ClassOptions:
     if due is not None and args.due and not re.search(r"(Z|[+-]\d\d:?\d\d|UTC)$", args.due.strip()):
         due = due.replace(tzinfo=datetime.now().astimezone().tzinfo)  # no zone given: this machine's
     times = read_times(args.times, due.tzinfo if due else timezone.utc) if args.times else {}
-    return ClassOptions(roster=read_roster(args.roster) if args.roster else None, due=due, times=times, lms=args.lms)
+    if args.roster_only and not args.roster:
+        raise RosterError("--roster-only needs a --roster")
+    return ClassOptions(roster=read_roster(args.roster) if args.roster else None, due=due, times=times, lms=args.lms,
+                        roster_only=args.roster_only, merge=args.merge)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         summary = grade_class(args.assignment, args.submissions, args.out, workers=max(1, args.workers),
                               limits=limits, sandboxed=sandboxed, course=args.course, regrade=args.regrade,
                               max_bytes=max_bytes, options=options)
-    except (AssignmentError, SubmissionsError) as err:
+    except (AssignmentError, SubmissionsError, ShardError) as err:
         print(f"rnncourse grade: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # while reading the submissions or making the course

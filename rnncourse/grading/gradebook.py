@@ -129,8 +129,9 @@ def _late_penalty_plugin(course: Path):
 
 
 def read_manual(course: Path, results: list[dict]) -> dict[tuple[str, str], dict]:
-    """``{(assignment, student): {"manual": {grade_id: score or None}, "penalty": float}}``:
-    the hand-graded scores (``None``: not graded yet) and the late penalty, from the gradebook."""
+    """``{(assignment, student): {"manual": {grade_id: score or None}, "overrides": {grade_id:
+    score}, "penalty": float}}``: the written answers' scores (``None``: not graded yet), the tests
+    re-scored by hand in formgrader, and the late penalty, from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
     found = {}
@@ -145,5 +146,7 @@ def read_manual(course: Path, results: list[dict]) -> dict[tuple[str, str], dict
                     continue
                 found[(r["assignment"], r["student"])] = {
                     "manual": {g.name: g.manual_score for g in nb.grades if g.name in manual_ids},
+                    "overrides": {g.name: g.manual_score for g in nb.grades  # a test re-scored by hand
+                                  if g.name not in manual_ids and g.manual_score is not None},
                     "penalty": float(nb.late_submission_penalty or 0.0)}
     return found

@@ -58,6 +58,7 @@ class Context:
     roster: Roster | None = None
     due: datetime | None = None
     times: dict[str, datetime] = field(default_factory=dict)  # --times: student, email or LMS id -> time
+    roster_only: bool = False
 
     def result_path(self, student: str) -> Path:
         return self.out / "results" / self.name / f"{student}.json"

@@ -208,3 +208,43 @@ def test_written_answers_wait_for_a_person_then_count(tmp_path):
     canvas = list(csv.reader(open(tmp_path / "out" / "canvas-import.csv")))
     assert float(canvas[2][-1]) == auto + 1.5 * len(written)
     assert "graded by hand" in (tmp_path / "out" / "feedback" / NAME / "ann.html").read_text()
+
+
+@pytest.mark.slow
+def test_roster_shards_merge_into_one_gradebook(tmp_path):
+    """Two machines grade their halves of the class (--roster-only); the final run merges their
+    results (--merge) with the whole roster, regrades nothing and has everyone in one gradebook."""
+    from nbgrader.api import Gradebook
+
+    from rnncourse.grading.grade import ClassOptions, grade_class
+    from rnncourse.grading.sandbox import Limits
+
+    source, dl = nbformat.writes(read_source(NAME)), tmp_path / "dl"
+    dl.mkdir()
+    for login, lms_id in (("smithalice", 4711), ("jonesbob", 4712), ("chancarol", 4713)):
+        (dl / f"{login}_{lms_id}_1_{NAME}.ipynb").write_text(source)
+    lines = ROSTER.splitlines()
+    (tmp_path / "a.csv").write_text("\n".join(lines[:3]) + "\n")  # header, asmith, bjones
+    (tmp_path / "b.csv").write_text("\n".join([lines[0], lines[3]]) + "\n")  # header, cchan
+    (tmp_path / "all.csv").write_text(ROSTER)
+    said: list[str] = []
+    kwargs = dict(workers=2, limits=Limits(cell_timeout=60, timeout=300, memory=None), sandboxed=False,
+                  echo=said.append)
+    for shard in ("a", "b"):
+        options = ClassOptions(roster=read_roster(tmp_path / f"{shard}.csv"), roster_only=True)
+        summary = grade_class(NAME, dl, tmp_path / f"out-{shard}", options=options, **kwargs)
+        assert summary["total"] == (2 if shard == "a" else 1)
+    said.clear()
+    options = ClassOptions(roster=read_roster(tmp_path / "all.csv"), merge=[tmp_path / "out-a", tmp_path / "out-b"])
+    grade_class(NAME, dl, tmp_path / "out", options=options, **kwargs)
+    assert sum("(unchanged)" in line for line in said) == 3, "\n".join(said)
+    with Gradebook(f"sqlite:///{tmp_path / 'out' / 'course' / 'gradebook.db'}", "rnncourse") as gb:
+        assert sorted(s.id for s in gb.students) == ["asmith", "bjones", "cchan"]
+        assert all(gb.find_submission(NAME, s).score > 0 for s in ("asmith", "bjones", "cchan"))
+
+
+def test_a_test_rescored_by_hand_counts_with_the_hand_score():
+    """A run that went wrong is flagged in formgrader; the score the instructor gives there wins."""
+    rows = grade_rows([_result("cchan", 0)], {(NAME, "cchan"): {
+        "manual": {}, "overrides": {"ex1-tests": 1.5}, "penalty": 0.0}})
+    assert rows[0]["score"] == "1.5" and rows[0]["ex1-tests"] == "1.5"
