@@ -10,7 +10,11 @@ Accepted layouts (``NN-slug`` is the assignment, e.g. ``01-rnn-math``)::
 
 and the same inside a ``.zip`` file. The student id is the folder name (Moodle's
 ``_assignsubmission_file_`` suffix removed) or, for flat files, the text before the first
-``_``; characters other than letters, digits and ``. _ @ -`` become ``-``.
+``_``; characters other than letters, digits and ``. _ @ -`` become ``-``. A submission also
+keeps what the names say for the roster and lateness (:mod:`~rnncourse.grading.roster`,
+:mod:`~rnncourse.grading.lateness`): the LMS id (Canvas's user id, the first number of a flat
+name; Moodle's participant number before ``_assignsubmission_file_``), Canvas's ``LATE`` flag
+(either case), and nbgrader's ``timestamp.txt`` beside the notebook.
 
 The notebook must be named ``NN-slug.ipynb``; ``NN-slug-2.ipynb`` (an LMS's re-submission
 numbering) is accepted too, the highest number winning. Anything else is reported, not guessed:
