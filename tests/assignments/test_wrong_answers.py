@@ -57,7 +57,8 @@ def expectation(path: Path) -> str | None:
 
 @pytest.mark.parametrize("name", assignment_names())
 def test_every_exercise_has_plausible_wrong_answers(name):
-    exercises = {c.grade_id.removesuffix("-tests") for c in graded_cells(read_source(name))}
+    # autograded exercises only: a written question is graded by hand, so it has no wrong code
+    exercises = {c.grade_id.removesuffix("-tests") for c in graded_cells(read_source(name)) if c.kind == "tests"}
     answers = wrong_answers(name)
     unknown = set(answers) - exercises
     assert not unknown, f"{name}: wrong answers for exercises that do not exist: {sorted(unknown)}"
