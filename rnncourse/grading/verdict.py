@@ -22,12 +22,23 @@ def where(nb, index: int | None) -> str:
     return f"code cell {number}" + (f" (under “{heading}”)" if heading else "")
 
 
+def _with_points(notes: list[str], tests: list[TestResult]) -> list[str]:
+    """``ex2-tests (deleted)`` -> ``ex2-tests (deleted; Exercise 2: ..., 3 points at stake)``."""
+    by_id = {t.grade_id: t for t in tests}
+    named = []
+    for note in notes:
+        gid, _, what = note.partition(" (")
+        test = by_id.get(gid)
+        named.append(f"{gid} ({what.rstrip(')')}; {test.title}, {test.points:g} points at stake)" if test else note)
+    return named
+
+
 def decide(run: Run, tests: list[TestResult], notes: list[str], limits: Limits) -> tuple[Status, str]:
     """The status and reason of an executed submission; ``notes`` name the restored locked cells."""
     nb = run.nb
     lost = [t.title for t in tests if not t.ran]
     after = f"; the tests of {', '.join(dict.fromkeys(lost))} did not run" if lost else ""
-    restored = f"locked cells restored from the source: {', '.join(notes)}" if notes else ""
+    restored = f"locked cells restored from the source: {', '.join(_with_points(notes, tests))}" if notes else ""
     tampered = [t for t in tests if t.tampered]
     memory_cells = [i for i, c in run.cells.items() if c.status in (Status.ERROR, Status.TIMEOUT) and
                     is_memory_error(f"{c.ename}: {c.evalue}")]

@@ -101,3 +101,16 @@ def test_check_prints_what_grade_would_say(release, tmp_path):
     heading = cells.heading_above(nb.cells, nb.cells.index(broken))
     assert f"(under “{heading}”): SyntaxError" in out, out
     assert ".py, line" not in out and "line 1 of the cell" in out
+
+
+def test_grade_names_a_restored_test_cell_with_its_points():
+    from rnncourse.grading.outcomes import TestResult
+    from rnncourse.grading.sandbox import Limits
+    from rnncourse.grading.verdict import decide
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
+    run = Run(nb, {0: CellRun(Status.OK)})
+    tests = [TestResult(0, "ex2-tests", "Exercise 2: both directions", 3.0, 3.0, True)]
+    status, reason = decide(run, tests, ["ex2-tests (deleted)"], Limits())
+    assert status == Status.RESTORED
+    assert "ex2-tests (deleted; Exercise 2: both directions, 3 points at stake)" in reason
