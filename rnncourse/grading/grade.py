@@ -254,7 +254,7 @@ def report_class(ctx: Context, results: dict[str, dict], total: int, seconds: fl
         echo(f"Written answers to grade by hand in formgrader: {written['waiting']} submissions "
              "(then run this command again for the final grades.csv and LMS file)")
     echo(f"Grades: {written['csv']}\nFeedback: {ctx.out / 'feedback' / ctx.name}\nGradebook: {ctx.course / 'gradebook.db'}"
-         f" ({written['changed']} students updated)")
+         f" ({written['changed']} student{'' if written['changed'] == 1 else 's'} updated)")
     if written["lms"]:
         echo(f"LMS import file: {written['lms']}" + "".join(f"\n  note: {p}" for p in written["problems"]))
     if Status.ERROR in counts:
