@@ -27,7 +27,8 @@ layers"); each module lists its public names in ``__all__``:
 ``rnncourse.train``     the one training loop every chapter uses (``fit``), ``predict``, history
 ``rnncourse.deploy``    putting a trained model to work
     ``.checkpoint``      versioned model files that carry their vocabulary
-    ``.latency``         timing, percentiles, ONNX export and a load test
+    ``.export``          ONNX export (dynamic batch and length) and one recurrent step exported
+    ``.latency``         timing, percentiles, ONNX Runtime sessions and a load test
     ``.serve``           the HTTP service behind ``rnncourse serve``
 ``rnncourse.grading``   releasing, self-checking and autograding assignments
     ``.checks``          comparison helpers the exercise tests use, with messages in learner terms
