@@ -24,7 +24,9 @@ Four parts, one results file, ``benchmarks/results/deploy-<profile>-<host>.json`
    batch-1 latency of a median-length review (median and interquartile range).
 4. The service: that model saved with ``rnncourse.deploy.checkpoint``, served by ``rnncourse serve`` on
    127.0.0.1, under ``--clients`` concurrent clients (>= 64 for the target) sending real test
-   reviews: failed requests (target 0), p50/p99 latency, requests per second.
+   reviews: failed requests (target 0), p50/p99 latency, requests per second; then dynamic
+   batching on and off at 1, 8, 64 and 256 clients, interleaved (``benchmarks/serving.py``'s
+   ``sweep``; target at 64 clients: >= 4x the requests/s of batching off, with a lower p99).
 
 Every part uses ``--threads`` threads (default 1) for PyTorch and ONNX Runtime alike (ONNX Runtime: that
 many intra-op threads, one inter-op thread, graph optimisations ``ORT_ENABLE_ALL``, its default). The
@@ -43,6 +45,8 @@ import warnings
 from pathlib import Path
 
 from machine import load_average, machine_facts, write_results
+from serving import CLIENTS, REPEATS, sweep
+from serving import summary as serving_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -198,6 +202,9 @@ def int8_and_service(profile: str, sizes: dict, threads: int, folder: Path) -> t
                    **load_test(server.url + "/predict", bodies, clients=sizes["clients"], requests=sizes["requests"])}
     print(f"  service: {service['clients']} clients, {service['requests']} requests, {service['failed']} failed, "
           f"p50 {service['p50_ms']} ms, p99 {service['p99_ms']} ms, {service['requests_per_second']} req/s", flush=True)
+    print("  batching on and off, interleaved", flush=True)
+    service["batching"] = sweep(checkpoint, bodies, clients=CLIENTS[profile], repeats=REPEATS[profile],
+                                threads=threads)
     return result, service
 
 
@@ -238,6 +245,7 @@ def summary_list(profile: str, rows: list[dict], int8: dict, service: dict, thre
         {"what": "HTTP service p99 latency", "value": service["p99_ms"], "unit": "ms", "target": None, "met": None},
         {"what": "HTTP service throughput", "value": service["requests_per_second"], "unit": "requests/s",
          "target": None, "met": None},
+        *serving_summary(service["batching"], claim),         # batching on against off (serving.py)
     ]
 
 

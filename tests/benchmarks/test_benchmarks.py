@@ -113,6 +113,14 @@ def test_deploy_benchmark_runs_under_smoke(tmp_path):
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
 
 
+@pytest.mark.skipif(mirror_dir() is None, reason="needs the IMDB archive: no RNNCOURSE_MIRROR and no ../shared/data")
+def test_serving_benchmark_runs_batching_on_and_off_under_smoke(tmp_path):
+    report = _run_on_real_data("serving", tmp_path, timeout=900)
+    assert {(r["clients"], r["batching"]) for r in report["rows"]} == {(n, m) for n in (1, 8) for m in ("on", "off")}
+    assert all(r["failed"] == 0 and r["requests_per_second"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in report["rows"])
+    assert report["summary"][0]["unit"] == "x" and report["summary"][0]["met"] is None   # smoke makes no claim
+
+
 @pytest.mark.skipif(mirror_dir() is None, reason="needs tiny-shakespeare: no RNNCOURSE_MIRROR and no ../shared/data")
 def test_scan_benchmark_runs_under_smoke(tmp_path):
     report = _run_on_real_data("scan", tmp_path, timeout=600)
@@ -127,3 +135,15 @@ def test_scan_benchmark_runs_under_smoke(tmp_path):
                for lm in lms.values())
     accuracy = [a for m in report["parity"]["models"].values() for a in m["accuracy"]]
     assert len(accuracy) == 2 * len(report["parity"]["test_lengths"]) and all(0 <= a <= 1 for a in accuracy)
+
+
+def test_grading_scale_runs_a_small_mixed_class(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "grading_scale.py"), "--students", "3", "--out", str(tmp_path)],
+        env=smoke_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (path,) = tmp_path.glob("grading_scale-*.json")
+    report = json.loads(path.read_text())
+    assert report["students"] == 3 and sum(report["statuses"].values()) == 3
+    assert report["wall_s"] > 0 and report["load_before"] is not None
