@@ -171,8 +171,10 @@ def _settings(options: dict) -> ServeSettings:
 def app_from_environment():
     """The app of one worker process of ``--workers N`` (options in an environment variable). uvicorn
     has installed its stop-signal handlers by now; the stream clock is started before them."""
+    from rnncourse.deploy.http_server import configure_logging
     from rnncourse.deploy.services import load_services
 
+    configure_logging()
     options = json.loads(os.environ[_ENV])
     for stop in (signal.SIGINT, signal.SIGTERM):
         uvicorn_handler = signal.getsignal(stop)
