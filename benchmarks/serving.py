@@ -4,7 +4,10 @@
     python benchmarks/serving.py --profile smoke    # seconds, no claim (the tests run it)
 
 Chapter 6's classifier at this profile's size (its architecture, vocabulary and ``max_len``; random
-weights, since time does not depend on them) is saved with ``rnncourse.deploy.checkpoint`` and
+weights, since time does not depend on them), or with ``--size full`` at the size of the ``gpu``
+profile's architecture (2 layers of 256 units per direction, embeddings of 256: the latency table's
+model of ``benchmarks/deploy.py``, where the forward pass, not the HTTP work, is most of a
+request's cost), is saved with ``rnncourse.deploy.checkpoint`` and
 served twice on 127.0.0.1 at once: batching on (the defaults, up to 32 texts per forward pass
 within 5 ms) and off (``--max-batch 1``), one PyTorch thread each. Closed-loop clients (each sends
 its next real IMDB test review when its last is answered, ``rnncourse.deploy.latency.load_test``)
@@ -33,6 +36,7 @@ CLIENTS = {"smoke": [1, 8], "cpu": [1, 8, 64, 256], "gpu": [1, 8, 64, 256]}
 REPEATS = {"smoke": 1, "cpu": 3, "gpu": 3}
 MODES = {"on": [], "off": ["--max-batch", "1"]}
 TARGET_CLIENTS, TARGET_FACTOR = 64, 4.0
+FULL = dict(embed_dim=256, hidden_size=256, num_layers=2)     # --size full
 
 
 def _requests(clients: int) -> int:
@@ -100,6 +104,9 @@ def summary(rows: list[dict], claim: bool) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(CLIENTS), required=True)
+    parser.add_argument("--size", choices=["page", "full"], default="page",
+                        help="the profile's model (default) or the gpu profile's architecture")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds of the sweep (default: by profile)")
     add_run_options(parser, RESULTS, threads_default=1)
     args = parser.parse_args(argv)
     start_page_run(args.profile, args.threads)
@@ -114,21 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     ns = pipeline_namespace()
     config = dict(vocab_size=len(ns["vocab"]), embed_dim=ns["CONFIG"]["embed_dim"],
                   hidden_size=ns["CONFIG"]["hidden_size"], num_layers=ns["CONFIG"]["num_layers"], pack=False)
+    if args.size == "full":
+        config.update(FULL)
     torch.manual_seed(0)
     bodies = [{"text": ns["test_set"].texts[i]} for i in range(min(len(ns["test_set"]), 2_000))]
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = save_model(Path(tmp) / "sentiment.pt", SentimentClassifier(**config), kind="sentiment",
                                 config=config, vocab=ns["vocab"].itos, metadata={"max_len": ns["CONFIG"]["max_len"]})
-        rows = sweep(checkpoint, bodies, clients=CLIENTS[args.profile], repeats=REPEATS[args.profile],
-                     threads=args.threads)
-    result = {"benchmark": "serving", "profile": args.profile, **machine_facts(), "threads": args.threads,
+        rows = sweep(checkpoint, bodies, clients=CLIENTS[args.profile],
+                     repeats=args.repeats or REPEATS[args.profile], threads=args.threads)
+    result = {"benchmark": "serving", "profile": args.profile, "size": args.size, **machine_facts(),
+              "threads": args.threads,
               "load_average_before": load_before, "load_average_after": load_average(), "note": args.note,
               "model": {**config, "max_len": ns["CONFIG"]["max_len"], "weights": "random (time does not depend on them)"},
               "modes": {mode: " ".join(options) or "defaults (--max-batch 32 --max-wait-ms 5)"
                         for mode, options in MODES.items()},
               "rows": rows, "seconds": round(time.perf_counter() - start, 1)}
     result["summary"] = summary(rows, claim=args.profile != "smoke")
-    path = write_results(result, args.out, f"serving-{args.profile}")
+    stem = f"serving-{args.profile}" if args.size == "page" else f"serving-full-{args.profile}"
+    path = write_results(result, args.out, stem)
     for item in result["summary"]:
         print(f"{item['what']}: {item['value']} {item['unit']}" + (f" (target {item['target']}: "
               f"{'met' if item['met'] else 'NOT met'})" if item["target"] else ""))
