@@ -411,7 +411,7 @@ READING_FACTS = r"""
   }
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const machinePaths = MACHINE_PATHS;
-  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const article = document.querySelector('article.bd-article') || document.body;
   const column = article.getBoundingClientRect();
   const short = s => s.replace(/\s+/g, ' ').trim().slice(0, 70);
   const found = {wraps: [], wide: [], tall: [], alt: [], paths: [], noise: [], dashes: [], slips: [],
