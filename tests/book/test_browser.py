@@ -487,6 +487,18 @@ READING_FACTS = r"""
     }
   }
 
+  // A table of the text (the reference numbers, not an output) fits a desktop column whole.
+  if (window.innerWidth >= 1000) {
+    for (const table of article.querySelectorAll('table')) {
+      if (table.closest('.cell_output')) continue;
+      const box = scrollBox(table) || table;
+      if (box.scrollWidth > box.clientWidth + 1 || table.getBoundingClientRect().right > column.right + 1) {
+        found.wide.push(`table ${table.scrollWidth} px in a ${Math.round(column.width)} px column: `
+          + short(table.textContent));
+      }
+    }
+  }
+
   // 3. Images: at most the given height on screen, and alt text that describes them.
   for (const img of article.querySelectorAll('img')) {
     const box = img.getBoundingClientRect();
