@@ -71,7 +71,8 @@ def sweep(checkpoint: Path, bodies: list[dict], *, clients: list[int], repeats: 
 
 def _row(clients: int, mode: str, results: list[dict]) -> dict:
     row = {"clients": clients, "batching": mode, "requests": results[0]["requests"], "repeats": len(results),
-           "failed": sum(r["failed"] for r in results)}
+           "failed": sum(r["failed"] for r in results),
+           "failures": [f for r in results for f in r["failures"]][:5]}      # what the first ones were
     for key in ("requests_per_second", "p50_ms", "p99_ms"):
         values = [r[key] for r in results]
         row[key] = round(statistics.median(values), 1)
