@@ -31,7 +31,7 @@ from rnncourse.grading.kernel import NOTEBOOK_KERNEL, pin_kernel_here
 from rnncourse.grading.manifest import KEY as MANIFEST_KEY, make_manifest
 
 __all__ = ["AssignmentError", "Course", "GradedCell", "assignment_names", "graded_cells", "make_course",
-           "metadata_problems", "read_source", "release_notebook", "repo_root"]
+           "metadata_problems", "read_source", "release_notebook", "repo_root", "write_nbgrader_config"]
 
 NBGRADER_CONFIG = """\
 # nbgrader's configuration of this course folder, read by formgrader and by rnncourse grade.
@@ -213,12 +213,18 @@ class Course:
         return self.root / "release" / name / f"{name}.ipynb"
 
 
+def write_nbgrader_config(root: Path) -> None:
+    """``root/nbgrader_config.py`` unless there is one: formgrader, started in ``root``, finds the
+    course by it, and an instructor sets nbgrader's late penalty there."""
+    if not (root / "nbgrader_config.py").exists():
+        (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG, encoding="utf-8")
+
+
 def make_course(root: Path, names: list[str] | None = None, solutions: Path | None = None) -> Course:
     """Create an nbgrader course folder at ``root`` with the given assignments released."""
     names = names or assignment_names(solutions)
     root.mkdir(parents=True, exist_ok=True)
-    if not (root / "nbgrader_config.py").exists():  # formgrader (started in root) finds the course by it
-        (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG, encoding="utf-8")
+    write_nbgrader_config(root)
     course = Course(root=root, names=list(names))
     api = course.api()
     for name in names:

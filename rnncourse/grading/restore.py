@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnncourse.grading.assignments import AssignmentError, make_course, read_source
+from rnncourse.grading.assignments import AssignmentError, make_course, read_source, write_nbgrader_config
 from rnncourse.grading.cells import grade_id, nbgrader
 
 __all__ = ["NOT_THREAD_SAFE", "prepare_course", "restore"]
@@ -34,6 +34,7 @@ def prepare_course(course: Path, name: str, solutions: Path | None = None) -> st
             raise AssignmentError(
                 f"solutions/{name} has changed since {course} was made: grades would mix two versions "
                 f"of the assignment. Grade into a new --out folder, or move {course.parent} away to start over.")
+        write_nbgrader_config(course)  # a course made before it was written
         return source_text
     make_course(course, [name], solutions)  # adds the assignment; the course's other assignments are left alone
     return source_text

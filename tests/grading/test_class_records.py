@@ -163,6 +163,7 @@ def test_a_class_from_download_to_lms_file(tmp_path):
         assert (bob.student.first_name, bob.student.last_name, bob.student.lms_user_id) == ("Bob", "Jones", "4712")
         assert bob.total_seconds_late == 76 * 60
         assert gb.find_assignment(NAME).duedate == due.astimezone(timezone.utc).replace(tzinfo=None)
+    assert 'course_id = "rnncourse"' in (tmp_path / "out" / "course" / "nbgrader_config.py").read_text()
     moodle = (tmp_path / "out" / "moodle-import.csv").read_text()
     assert "bob@uni.example" in moodle
     lines.clear()
