@@ -249,3 +249,24 @@ def test_a_test_rescored_by_hand_counts_with_the_hand_score():
     rows = grade_rows([_result("cchan", 0)], {(NAME, "cchan"): {
         "manual": {}, "overrides": {"ex1-tests": 1.5}, "penalty": 0.0}})
     assert rows[0]["score"] == "1.5" and rows[0]["ex1-tests"] == "1.5"
+
+
+def test_nbgraders_late_penalty_plugin_applies_from_the_course_config(tmp_path):
+    """nbgrader_config.py's LateSubmissionPlugin.penalty_method = "zero" takes a late
+    submission's score away, as nbgrader's own autograde would."""
+    from rnncourse.grading.gradebook import read_manual, sync_gradebook
+
+    course = tmp_path / "course"
+    make_course(course, [NAME])
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace("# c.LateSubmissionPlugin", "c.LateSubmissionPlugin"))
+    source = read_source(NAME)
+    tests = [{"grade_id": c.grade_id, "score": c.points} for c in graded_cells(source) if c.kind == "tests"]
+    due = parse_time(DUE)
+    results = [{"student": s, "assignment": NAME, "status": "graded", "tests": tests, "manual": [],
+                "due": due.isoformat(), "submitted": (due + timedelta(minutes=m)).isoformat(), "student_info": {}}
+               for s, m in (("late", 5), ("early", -5))]
+    assert sync_gradebook(course, results) == 2
+    found = read_manual(course, results)
+    assert found[(NAME, "late")]["penalty"] == sum(t["score"] for t in tests)
+    assert found[(NAME, "early")]["penalty"] == 0.0
