@@ -100,7 +100,7 @@ def _table(checked: Checked, width: int) -> list[str]:
     title_width = min(max((len(r.title) for r in checked.results), default=8), 60)
     lines = [f"  {'Exercise':<{title_width}}  {'Points':>9}  Result"]
     for r in checked.results:
-        title = textwrap.wrap(r.title, title_width) or [""]
+        title = textwrap.wrap(r.title, title_width, break_on_hyphens=False) or [""]
         unanswered = r.index in checked.unanswered and not r.passed
         verdict = "passed" if r.passed else "not answered yet" if unanswered else "FAILED"
         lines.append(f"  {title[0]:<{title_width}}  {format_points(r.score):>4} / {format_points(r.points):<2}  {verdict}")
@@ -125,7 +125,8 @@ def report(path: Path, checked: Checked, width: int = 100) -> str:
     lines = [f"rnncourse check: {path.name} (visible tests only)", ""]
     for warning in checked.warnings:
         label = "" if warning.startswith("Note:") else "Warning: "
-        lines += textwrap.wrap(f"{label}{warning}", width=width, subsequent_indent="  ") + [""]
+        lines += textwrap.wrap(f"{label}{warning}", width=width, subsequent_indent="  ",
+                               break_on_hyphens=False) + [""]  # never split a file name at its "-"
     lines += _table(checked, width)
     earned, total = sum(r.score for r in results), sum(r.points for r in results)
     lines += ["", f"Visible tests: {format_points(earned)} of {format_points(total)} points"

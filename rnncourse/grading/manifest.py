@@ -4,7 +4,8 @@
 ``make exercises`` writes into each release notebook's metadata (key ``rnncourse``)::
 
     {"assignment": "01-rnn-math",
-     "locked": [{"grade_id": "ex1-tests", "source": "...", "points": 2.0, "title": "Exercise 1: ..."}, ...],
+     "locked": [{"grade_id": "ex1-tests", "source": "...", "points": 2.0,
+                 "title": "Exercise 1: ..."}, ...],
      "answers": {"ex1-answer": "<sha256 of the released answer cell>", ...},
      "order": ["setup", "ex1-answer", "ex1-tests", ...]}
 
