@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from machine import load_average, machine_facts, write_results
+from machine import load_average, machine_facts, print_summary, write_results
 from serving import CLIENTS, REPEATS, sweep
 from serving import summary as serving_summary
 
@@ -281,10 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["summary"] = summary_list(args.profile, rows, int8, service, args.threads)
     path = write_results(result, args.out, f"deploy-{args.profile}")
-    for item in result["summary"]:
-        print(f"{item['what']}: {item['value']} {item['unit']}" + (f" (target {item['target']}: "
-              f"{'met' if item['met'] else 'NOT met'})" if item["target"] else ""))
-    print(f"wrote {path}")
+    print_summary(result, path)
     return 0
 
 

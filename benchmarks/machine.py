@@ -73,10 +73,20 @@ def summary_row(what: str, value: float | None, unit: str, target: str | None = 
 def write_results(result: dict, folder: Path, stem: str) -> Path:
     """Write ``result`` as ``<folder>/<stem>-<host>.json``; return the path. ``result`` should carry
     a top-level ``"summary"`` list of :func:`summary_row` entries."""
+    from rnncourse.runtime.files import write_atomically
+
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}-{result['host']}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(result, indent=1) + "\n")  # an interrupted run leaves the old file whole
     return path
+
+
+def print_summary(result: dict, path: Path) -> None:
+    """Each summary row on a line, with its target met or not, then where the file went."""
+    for item in result["summary"]:
+        target = f" (target {item['target']}: {'met' if item['met'] else 'NOT met'})" if item["target"] else ""
+        print(f"{item['what']}: {item['value']} {item['unit']}{target}")
+    print(f"wrote {path}")
 
 
 def page_pipeline(page: Path, *, with_imports: bool = False, tag: str = "pipeline") -> dict:

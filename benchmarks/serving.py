@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import add_run_options, load_average, machine_facts, start_page_run, write_results
+from machine import add_run_options, load_average, machine_facts, start_page_run, print_summary, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -141,10 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     result["summary"] = summary(rows, claim=args.profile != "smoke")
     stem = f"serving-{args.profile}" if args.size == "page" else f"serving-full-{args.profile}"
     path = write_results(result, args.out, stem)
-    for item in result["summary"]:
-        print(f"{item['what']}: {item['value']} {item['unit']}" + (f" (target {item['target']}: "
-              f"{'met' if item['met'] else 'NOT met'})" if item["target"] else ""))
-    print(f"wrote {path}")
+    print_summary(result, path)
     return 0
 
 

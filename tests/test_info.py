@@ -28,7 +28,8 @@ def test_info_on_a_machine_without_a_gpu_says_so(no_gpu, monkeypatch, tmp_path, 
     assert "device" in lines and "cpu: no CUDA or MPS device found" in lines["device"]
     assert "CUDA" in lines and "not available" in lines["CUDA"]
     assert "none: training runs on the CPU" in lines["GPU"]
-    assert f"{torch.get_num_threads()} torch threads" in lines["CPU"]
+    count = torch.get_num_threads()
+    assert f"{count} torch thread{'' if count == 1 else 's'}," in lines["CPU"]
     assert "profile            cpu (default: no CUDA device)" in out
     assert str(tmp_path / "cache") in lines["data cache"] and "RNNCOURSE_DATA" in lines["data cache"]
     assert "RNNCOURSE_MIRROR is not set" in lines["data mirror"]

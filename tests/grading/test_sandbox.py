@@ -79,7 +79,7 @@ def test_guard_passes_an_honest_notebook(armed):
 
 @pytest.mark.parametrize("attack, words", [
     ("np.allclose = lambda *a, **k: True", "numpy.allclose was replaced"),
-    ("import rnncourse.grading.checks\nrnncourse.checks.check_close = lambda *a, **k: None", "rnncourse.grading.checks.check_close"),
+    ("import rnncourse.grading.checks\nrnncourse.grading.checks.check_close = lambda *a, **k: None", "rnncourse.grading.checks.check_close"),
     ("check_close = lambda *a, **k: None", "'check_close', which the tests use, was redefined"),
     ("np = type('FakeNumpy', (), {})()", "'np', which the tests use, was redefined"),
     ("torch.testing.assert_close.__code__ = (lambda *a, **k: None).__code__", "the code of"),
