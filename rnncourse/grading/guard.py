@@ -161,9 +161,8 @@ def _find_problems(namespace: dict, fix: bool) -> list[str]:
         current = vars(module)
         for key, value in view.items():
             now = current.get(key, _MISSING)
-            if now is not value and getattr(now, "__wrapped__", None) is value and \
-                    getattr(now, "__code__", None) is snap["dynamo_code"] is not None:
-                view[key] = now  # torch's own dynamo wrapper around the original (see arm)
+            if now is not value and _torch_wrapper(now, value):
+                view[key] = now  # torch's own wrapper around the original: the new reference
             elif now is not value:
                 found.append(f"{name}.{key} was replaced")
                 if fix:
@@ -171,10 +170,13 @@ def _find_problems(namespace: dict, fix: bool) -> list[str]:
     for klass, view in snap["class_views"].values():
         current = vars(klass)
         for key in set(view) | {k for k, v in current.items() if _is_reference(v)}:
-            if current.get(key, _MISSING) is not view.get(key, _MISSING):
+            now, before = current.get(key, _MISSING), view.get(key, _MISSING)
+            if now is not before and _torch_wrapper(now, before):
+                view[key] = now
+            elif now is not before:
                 found.append(f"{klass.__module__}.{klass.__qualname__}.{key} was replaced")
                 if fix:
-                    _set_attribute(klass, key, view.get(key, _MISSING))
+                    _set_attribute(klass, key, before)
     for value, code, defaults, kwdefaults in snap["functions"].values():
         if value.__code__ is not code or value.__defaults__ is not defaults or value.__kwdefaults__ is not kwdefaults:
             found.append(f"the code of {getattr(value, '__module__', '?')}.{value.__qualname__} was changed")
@@ -213,6 +215,29 @@ def _find_problems(namespace: dict, fix: bool) -> list[str]:
             sys.settrace(None)
             sys.setprofile(None)
     return found
+
+
+def _torch_wrapper(now, original) -> bool:
+    """Whether ``now`` is one of torch's own replacements of ``original``, which call it unchanged:
+
+    * ``torch._disable_dynamo``'s wrapper (around ``torch.manual_seed`` when ``torch._dynamo`` is
+      first imported), recognised by the wrapper's code object and ``__wrapped__``;
+    * ``torch._dynamo.mutation_guard``'s ``patched_init`` and ``patched_setstate``, which replace
+      ``torch.nn.Module.__init__`` and ``__setstate__`` for the rest of the process the first time
+      anything is traced by dynamo (``torch.onnx.export(dynamo=True)``, ``torch.compile``):
+      recognised by their code objects, the module's own globals and the original in their
+      closure, so a look-alike with other globals or another closure is still reported."""
+    if original is _MISSING or not isinstance(now, types.FunctionType):
+        return False
+    if now.__code__ is _snapshot["dynamo_code"] is not None and getattr(now, "__wrapped__", None) is original:
+        return True
+    guard = sys.modules.get("torch._dynamo.mutation_guard")
+    install = getattr(guard, "install_generation_tagging_init", None)
+    if not isinstance(install, types.FunctionType):
+        return False
+    return (any(now.__code__ is const for const in install.__code__.co_consts)
+            and now.__globals__ is vars(guard) and now.__closure__ is not None
+            and len(now.__closure__) == 1 and now.__closure__[0].cell_contents is original)
 
 
 def _set_attribute(klass: type, key: str, value) -> None:

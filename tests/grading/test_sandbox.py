@@ -77,6 +77,51 @@ def test_guard_passes_an_honest_notebook(armed):
     assert report() == ["ok", ""]
 
 
+GENERATION_TAGGING = """
+import io, types
+import torch
+from torch import nn
+from rnncourse.grading import guard
+
+out = io.StringIO()
+guard.arm([("torch", "torch", None), ("nn", "torch.nn", None)], stream=out)
+original = nn.Module.__init__
+
+
+def state(stage):
+    guard.report("T0KEN", {}, stage)
+    return out.getvalue().strip().splitlines()[-1].split(":", 3)[2:]
+
+
+from torch._dynamo.mutation_guard import install_generation_tagging_init
+install_generation_tagging_init()          # what torch.onnx.export(dynamo=True) does to nn.Module
+patched = nn.Module.__init__
+assert patched is not original and patched.__closure__[0].cell_contents is original
+print(state("torch"))
+nn.Module.__init__ = types.FunctionType(patched.__code__, {"GenerationTracker": None},
+                                        closure=patched.__closure__)
+print(state("other-globals"))
+print(nn.Module.__init__ is patched)
+nn.Module.__init__ = types.FunctionType(patched.__code__, patched.__globals__,
+                                        closure=(types.CellType(lambda self, *a, **k: None),))
+print(state("other-closure"))
+"""
+
+
+def test_guard_accepts_torchs_own_module_tagging_and_no_look_alike():
+    """The first dynamo trace in a process (an ONNX export with dynamo=True) replaces
+    nn.Module.__init__ and __setstate__ with torch's wrappers that call the originals: not
+    tampering. A function with their code but other globals or another closure still is."""
+    run = subprocess.run([sys.executable, "-c", GENERATION_TAGGING], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines[0] == "['ok', '']"
+    assert lines[1].startswith("['tampered', 'torch.nn.modules.module.Module.__init__ was replaced")
+    assert lines[2] == "True"                                         # the guard put torch's back
+    assert lines[3].startswith("['tampered', 'torch.nn.modules.module.Module.__init__ was replaced")
+
+
 @pytest.mark.parametrize("attack, words", [
     ("np.allclose = lambda *a, **k: True", "numpy.allclose was replaced"),
     ("import rnncourse.grading.checks\nrnncourse.grading.checks.check_close = lambda *a, **k: None", "rnncourse.grading.checks.check_close"),
