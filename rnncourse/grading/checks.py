@@ -199,15 +199,17 @@ def _describe(error: BaseException, fn: Callable) -> str:
     return text + where
 
 
+def _module_globals(fn: Callable) -> dict:
+    """The namespace ``fn``'s global names are looked up in (the notebook's, for an answer)."""
+    found = getattr(getattr(fn, "__func__", fn), "__globals__", None)
+    return found if found is not None else vars(sys.modules[getattr(fn, "__module__", "__main__")])
+
+
 @contextmanager
 def _substituted(fn: Callable, substitute: Mapping[str, Any]) -> Iterator[None]:
     """Swap names in ``fn``'s module (the notebook) for reference versions during the call."""
     swapped: list[tuple[str, Any]] = []
-    module_globals: dict = {}
-    if substitute:
-        module_globals = getattr(getattr(fn, "__func__", fn), "__globals__", None)
-        if module_globals is None:
-            module_globals = vars(sys.modules[getattr(fn, "__module__", "__main__")])
+    module_globals = _module_globals(fn) if substitute else {}
     try:
         for key, value in substitute.items():
             swapped.append((key, module_globals.get(key, _MISSING)))
@@ -276,6 +278,7 @@ def run_learner(
     substitute: Mapping[str, Any] | None = None,
     raises: type[BaseException] | tuple[type[BaseException], ...] | None = None,
     learner: Callable | None = None,
+    watch: bool = True,
 ) -> Any:
     """Call the learner's ``fn(*args, **kwargs)`` for the test case ``case`` and return its result.
 
@@ -295,6 +298,10 @@ def run_learner(
     - ``raises``: the call must raise this exception type; the exception is returned.
     - ``learner``: when ``fn`` is the test's own driver (``lambda: list(stream)``), the learner's
       function it runs; messages name that function and its lines.
+    - ``watch=False``: refuse the ``forbid`` names only where they are looked up (their modules
+      and the learner's module), without the profile function that sees every call, for an
+      answer whose own work is a Python-heavy library call (an ONNX export: about 3x slower
+      watched); see :mod:`rnncourse.grading.refusals`.
     - An answer that leaves gradient tracking or the default dtype changed for its caller fails,
       and the setting is put back, so that the mistake costs no later check.
 
@@ -305,12 +312,14 @@ def run_learner(
     shown = learner if learner is not None else fn
     name = getattr(shown, "__name__", None) or type(shown).__name__  # a function, or a callable object
     before = _torch_state()
-    with _substituted(fn, substitute or {}), Refusals(forbid or {}, substitute or {}) as watch:
+    namespace = None if watch else _module_globals(fn)
+    with _substituted(fn, substitute or {}), \
+            Refusals(forbid or {}, substitute or {}, watch=watch, namespace=namespace) as refusals:
         result, error = _call(fn, args, kwargs or {})
-    route = watch.route_taken()
+    route = refusals.route_taken()
     if route is not None:
         raise AssertionError(f"While checking {case}, your {name} used {route[0]}: {route[1]}.") from None
-    if watch.switched_off():
+    if refusals.switched_off():
         raise AssertionError(f"While checking {case}, your {name} switched off the check that watches for "
                              f"routes this exercise does not allow (sys.setprofile).") from None
     if isinstance(error, (KeyboardInterrupt, SystemExit)):

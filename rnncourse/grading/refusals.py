@@ -17,6 +17,12 @@ A module (``"torch"``, for NumPy-only answers) refuses every call into it, excep
 only switch gradient tracking on or off (``@torch.no_grad()`` on a NumPy function computes
 nothing with torch).
 
+``watch=False`` leaves the profile function out, for an answer whose allowed work is itself
+millions of Python calls (an ONNX export traces the model in Python: measured on torch 2.13, the
+watch made an export about 3x slower, too slow for a test cell). The refused names are then
+patched where they are looked up, in their modules and in the learner's namespace (a name the
+notebook bound with ``from ... import``), and a reference stored anywhere else escapes.
+
 Limits, stated:
 
 - the watch covers the calling thread; work handed to another thread or process is not seen;
@@ -126,6 +132,22 @@ def _in_namespace(name: Any, prefixes: tuple[str, ...]) -> str | None:
     return None
 
 
+def _put(owner: Any, attribute: str, value: Any) -> None:
+    """``owner.attribute = value`` (an item for a namespace dict); remove it for ``_MISSING_ATTR``."""
+    if isinstance(owner, dict):
+        if value is _MISSING_ATTR:
+            owner.pop(attribute, None)
+        else:
+            owner[attribute] = value
+    elif value is _MISSING_ATTR:
+        try:
+            delattr(owner, attribute)
+        except AttributeError:
+            pass
+    else:
+        setattr(owner, attribute, value)
+
+
 class Refusals:
     """The refusals of one call: ``with Refusals(forbid, exempt) as watch: fn(...)``, then
     :meth:`route_taken` (the refused route used, if any) and :attr:`still_ours` (whether the
@@ -135,7 +157,8 @@ class Refusals:
     refused routes are allowed.
     """
 
-    def __init__(self, forbid: Mapping[str, str], exempt: Mapping[str, Any] = {}) -> None:
+    def __init__(self, forbid: Mapping[str, str], exempt: Mapping[str, Any] = {}, *, watch: bool = True,
+                 namespace: dict | None = None) -> None:
         self.touched: list[tuple[str, str]] = []   # (dotted name, reason) of every refused route used
         self.exempt_frames: list[Any] = []         # frames of the reference substitutes now running
         self.exempt_codes = {id(c) for c in map(own_code, exempt.values()) if c is not None}
@@ -145,8 +168,10 @@ class Refusals:
         self.namespaces: dict[str, str] = {}        # module prefix -> reason
         for dotted, reason in forbid.items():
             self._add(dotted, reason)
+        if namespace is not None:                   # the learner's own names for refused functions
+            self._add_names(namespace)
         self.prefixes = tuple(self.namespaces)
-        self.active = bool(self.watched or self.prefixes or self.exempt_codes)
+        self.active = watch and bool(self.watched or self.prefixes or self.exempt_codes)
         self.still_ours = True
 
     def _add(self, dotted: str, reason: str) -> None:
@@ -163,6 +188,15 @@ class Refusals:
             if isinstance(owner, (type, types.ModuleType)):
                 self.patches.append((owner, attribute, vars(owner).get(attribute, _MISSING_ATTR), dotted, reason))
             self._watch(target, dotted, reason)
+
+    def _add_names(self, namespace: dict) -> None:
+        """Patch every name of ``namespace`` bound to a refused function, as its module is."""
+        refused = {id(original): (dotted, reason) for owner, attribute, original, dotted, reason
+                   in self.patches if original is not _MISSING_ATTR and not isinstance(owner, type)}
+        for key, value in list(namespace.items()):
+            hit = refused.get(id(value))
+            if hit is not None:
+                self.patches.append((namespace, key, value, *hit))
 
     def _watch(self, target: Any, dotted: str, reason: str) -> None:
         for obj in watched_objects(target):
@@ -208,7 +242,8 @@ class Refusals:
     def __enter__(self) -> "Refusals":
         self.previous = _getprofile()
         for owner, attribute, _, dotted, reason in self.patches:
-            setattr(owner, attribute, self._refuse(dotted, reason, getattr(owner, attribute)))
+            now = owner[attribute] if isinstance(owner, dict) else getattr(owner, attribute)
+            _put(owner, attribute, self._refuse(dotted, reason, now))
         if self.active:
             _setprofile(self.monitor)
         return self
@@ -220,13 +255,7 @@ class Refusals:
                 _setprofile(self.previous)
         finally:
             for owner, attribute, original, _, _ in reversed(self.patches):
-                if original is _MISSING_ATTR:
-                    try:
-                        delattr(owner, attribute)
-                    except AttributeError:
-                        pass
-                else:
-                    setattr(owner, attribute, original)
+                _put(owner, attribute, original)
 
     def route_taken(self) -> tuple[str, str] | None:
         """The most specific refused route used: a named function or class before a whole module."""

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rnncourse.grading.checks import check_close, check_equal, check_shape, check_type, numeric_gradient, rel_error
+from rnncourse.nn.padded import final_states as final_states_bound_here  # a learner's own name
 
 
 def test_check_close_names_the_worst_element():
@@ -120,6 +121,29 @@ def test_forbidden_function_is_refused_by_every_route(route):
                                              r"this exercise asks you to write the gates yourself"):
         run_learner(answer, _lstm_inputs(), case="one step", forbid={"torch.lstm_cell": LSTM_REASON})
     assert torch.lstm_cell is original and torch.lstm_cell(*_lstm_inputs())[0].shape == (2, 4)
+
+
+@pytest.mark.parametrize("route", ["module attribute", "bound in the answer's module"])
+def test_unwatched_refusals_patch_the_module_and_the_learners_names(route):
+    # watch=False (an exporter's answer): no profile function, the names themselves refuse
+    import sys
+
+    import rnncourse.nn.padded as padded
+
+    seen = []
+
+    def answer(out, lengths):
+        seen.append(sys.getprofile())
+        if route == "module attribute":
+            return padded.final_states(out, lengths, 1)
+        return final_states_bound_here(out, lengths, 1)
+
+    original = padded.final_states
+    with pytest.raises(AssertionError, match="used rnncourse.nn.padded.final_states: write it"):
+        run_learner(answer, (torch.zeros(2, 3, 4), torch.tensor([3, 1])), case="c", watch=False,
+                    forbid={"rnncourse.nn.padded.final_states": "write it"})
+    assert seen == [None]
+    assert padded.final_states is original and final_states_bound_here is original
 
 
 def test_refusal_is_raised_where_the_route_is_taken():
