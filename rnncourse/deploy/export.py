@@ -5,14 +5,15 @@ The route for torch 2.13 is the ``torch.export``-based exporter, ``torch.onnx.ex
 dynamo=True, dynamic_shapes=...)``: given dynamic shapes, it decomposes ``nn.LSTM`` and ``nn.GRU``
 into a loop over time while it traces (``torch.export._patches``, private), so the length stays
 symbolic, and it writes ONNX's own fused ``LSTM``/``GRU`` operators. The catch, measured on torch
-2.13: the first trace of a recurrent layer in a process decides for the later ones. After a plain
-``torch.export.export`` of an LSTM (no decomposition), or after one such ONNX export whose
-decomposition was entered and left inside the exporter, a later export with a dynamic length
-freezes the length and fails. Holding the decomposition around the whole export, as
-:func:`export_onnx` does (``torch.export._patches``: private, it may change in any release), makes
-repeated exports in one process work; after a plain ``torch.export``, only a fresh process helps.
-The TorchScript-based exporter (``dynamo=False``, ``dynamic_axes``) still works and is deprecated:
-``legacy=True``.
+2.13: only the first such export in a process keeps the length dynamic. The operator
+(``torch.ops.aten.lstm.input``, ``aten.gru.input``) caches which kernel it dispatched to; the
+exporter's later steps, or a plain ``torch.export.export``, fill that cache with the default
+decomposition (a Python loop over the example's steps), and the exporter swaps its while-loop
+decomposition in without clearing the cache, so the next export runs the stale loop and fixes the
+length at the example's. :func:`export_onnx` clears the two operators' caches before and after
+each export (``OpOverload._dispatch_cache``: private, it may change in any release), which makes
+every export in a process work, in any order, its own and later ones. The TorchScript-based
+exporter (``dynamo=False``, ``dynamic_axes``) still works and is deprecated: ``legacy=True``.
 
 A recurrent step (:class:`LanguageModelStep`) is the graph that serves generation::
 
@@ -37,7 +38,7 @@ from torch import nn
 
 from rnncourse.nn.language_model import CharLM
 
-__all__ = ["export_onnx", "declared_shapes", "LanguageModelStep", "export_step", "generate_onnx"]
+__all__ = ["export_onnx", "forget_rnn_dispatch", "declared_shapes", "LanguageModelStep", "export_step", "generate_onnx"]
 
 
 @contextlib.contextmanager
@@ -60,23 +61,32 @@ def _first_line(error: Exception) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()[0][:300]
 
 
+def forget_rnn_dispatch() -> None:
+    """Clear the dispatch caches of ``aten.lstm.input`` and ``aten.gru.input``, so that the next
+    ``torch.onnx.export(dynamo=True, dynamic_shapes=...)`` in this process uses the exporter's
+    while-loop decomposition and keeps the length dynamic (see the module's docstring). Private
+    (``OpOverload._dispatch_cache``); does nothing where a torch release no longer has it."""
+    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
+        cache = getattr(op, "_dispatch_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
+
+
 def _dynamo_export(module: nn.Module, args: tuple, path: Path, names: tuple[list, list],
                    dynamic_shapes: tuple) -> None:
-    from torch.export._patches import (register_gru_while_loop_decomposition,
-                                       register_lstm_while_loop_decomposition)   # private
-
+    forget_rnn_dispatch()           # before: no earlier export decides this one's length
     try:
-        with (_quiet_exporter(), register_lstm_while_loop_decomposition(),
-              register_gru_while_loop_decomposition()):
+        with _quiet_exporter():
             program = torch.onnx.export(module, args, dynamo=True, input_names=names[0],
                                         output_names=names[1], dynamic_shapes=dynamic_shapes,
                                         verbose=False)
     except torch.onnx.OnnxExporterError as error:
         raise RuntimeError(
             f"torch.onnx.export(dynamo=True) could not export {type(module).__name__} with dynamic "
-            "shapes. If a torch.export.export of a recurrent layer ran earlier in this process, its "
-            "length was fixed then: export in a fresh process (or before any torch.export), or use "
-            f"legacy=True (deprecated). The exporter said: {_first_line(error)}") from error
+            "shapes; legacy=True uses the deprecated TorchScript-based exporter instead. The "
+            f"exporter said: {_first_line(error)}") from error
+    finally:
+        forget_rnn_dispatch()       # after: nor does this one decide a later torch.export's
     import onnx
 
     # The exporter also declares the shapes of intermediate values, and some keep the example's
@@ -105,21 +115,22 @@ def export_onnx(model: nn.Module, path: str | Path, example_ids: torch.Tensor, *
     """Export a classifier ``model(ids (B, T)) -> logits (B,)`` to ONNX at ``path``, input ``"ids"``
     and output ``"logits"``, with the batch and the length dynamic, and check that the file says so.
 
-    ``example_ids`` needs at least 2 tokens (a size-1 dimension of the example is taken as fixed);
-    a batch of 1 is repeated to 2 for the same reason.
+    ``example_ids`` is ``(batch, length)``; a batch of 1 is repeated to 2, since from one row the
+    exporter declares the output's batch fixed at 1 (measured on torch 2.13: the input's batch
+    stays dynamic, and ONNX Runtime warns on every other batch size). An example of one token is
+    fine: the length stays dynamic.
 
     ``legacy=False`` (the default): ``torch.onnx.export(dynamo=True, dynamic_shapes=...)``, the
-    current route; it fails with a ``RuntimeError`` that says why if an unpatched
-    ``torch.export`` of a recurrent layer ran earlier in this process. ``legacy=True``: the
+    current route, after :func:`forget_rnn_dispatch` (so any number of exports in one process keep
+    the length dynamic); a ``RuntimeError`` says what the exporter said if it fails. ``legacy=True``: the
     deprecated TorchScript-based exporter with ``dynamic_axes`` (its warning is silenced here; the
     book shows it)."""
     path = Path(path)
     model = model.eval()
-    if example_ids.dim() != 2 or example_ids.shape[1] < 2:
-        raise ValueError(f"example_ids must be (batch, length) with length >= 2, got shape "
-                         f"{tuple(example_ids.shape)}: torch.export takes a dimension of size 1 "
-                         "in the example as fixed at 1.")
-    if example_ids.shape[0] < 2:                  # the same: a batch of 1 would be fixed at 1
+    if example_ids.dim() != 2 or example_ids.shape[1] < 1:
+        raise ValueError(f"example_ids must be (batch, length) token ids, got shape "
+                         f"{tuple(example_ids.shape)}")
+    if example_ids.shape[0] < 2:                  # a batch of 1 would fix the output's batch at 1
         example_ids = example_ids.expand(2, -1)
     if legacy:
         with _quiet_exporter():
