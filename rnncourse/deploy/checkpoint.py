@@ -14,10 +14,14 @@ The file is a ``torch.save`` dictionary of tensors and plain Python values only:
      "metadata": {plain JSON: training data, accuracy, date, torch version}}
 
 It is written atomically (a temporary file in the same folder, then ``os.replace``): a crash
-mid-write leaves the previous file whole. It is read with ``torch.load(weights_only=True)``, so a
-checkpoint from elsewhere cannot run code. Loading refuses, with one line saying what is wrong
-(``CheckpointError``): a file that is not such a checkpoint, or is damaged (its zip records' CRC-32
-or the weights' SHA-256 disagree with its bytes); another format version; a vocabulary that is
+mid-write leaves the previous file whole. It is read with ``torch.load(weights_only=True)``: a
+restricted unpickler that rebuilds tensors, containers and numbers and refuses a file that names
+any other function, which stops the ordinary pickle attack; it is a parser, not a sandbox, and
+bypasses were published and fixed (CVE-2025-32434, before torch 2.6; CVE-2026-24747, before
+2.10), so a file from a stranger belongs in safetensors with its sha256 checked (chapter 8).
+Loading refuses, with one line saying what is wrong (``CheckpointError``): a file that is not such
+a checkpoint, or is damaged (its zip records' CRC-32 or the weights' SHA-256 disagree with its
+bytes); another format version; a vocabulary that is
 missing, empty or not strings, or whose size disagrees with the model's; a configuration that does
 not build the model (checked on the ``meta`` device, so a huge ``hidden_size`` allocates nothing);
 weights that are missing, not tensors, not finite, or do not fit that architecture; metadata that

@@ -64,8 +64,9 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = Non
                     scheduler=None, scaler=None, restore_rng: bool = False, map_location="cpu") -> dict:
     """Load a :func:`save_checkpoint` file into whichever of ``model``, ``optimizer``, ``scheduler``
     and ``scaler`` are given (and the random generators if ``restore_rng``); return its contents.
-    Only tensors and plain Python values are unpickled (``weights_only=True``), so a checkpoint
-    from elsewhere cannot run code."""
+    Only tensors and plain Python values are unpickled (``weights_only=True``), which stops the
+    ordinary pickle attack; it is a restricted parser, not a sandbox (chapter 8 says what it does
+    not cover): load checkpoints you or your team wrote."""
     state = torch.load(path, map_location=map_location, weights_only=True)
     if model is not None:
         _unwrap(model).load_state_dict(state["model"])
