@@ -29,8 +29,10 @@ Four parts, one results file, ``benchmarks/results/deploy-<profile>-<host>.json`
    ``sweep``; target at 64 clients: >= 4x the requests/s of batching off, with a lower p99).
 
 Every part uses ``--threads`` threads (default 1) for PyTorch and ONNX Runtime alike (ONNX Runtime: that
-many intra-op threads, one inter-op thread, graph optimisations ``ORT_ENABLE_ALL``, its default). The
-machine's load average is recorded before and after: on a shared machine, wall times grow with it.
+many intra-op threads, one inter-op thread, graph optimisations ``ORT_ENABLE_ALL``, its default; the
+latency table's ONNX file is also timed at each optimisation level, batch 1 and 32 at the middle
+length, to show whether the level matters). The machine's load average is recorded before and after:
+on a shared machine, wall times grow with it.
 """
 
 from __future__ import annotations
@@ -101,6 +103,29 @@ def latency_rows(sizes: dict, threads: int, folder: Path) -> list[dict]:
                     print(f"  {route:32s} batch {batch:3d} length {length:4d}: median "
                           f"{rows[-1]['median_ms']:9.2f} ms (IQR {rows[-1]['p25_ms']:.2f}-{rows[-1]['p75_ms']:.2f})"
                           f"  p99 {rows[-1]['p99_ms']:9.2f} ms", flush=True)
+    return rows
+
+
+def optimization_rows(sizes: dict, threads: int, folder: Path) -> list[dict]:
+    """ONNX Runtime fp32 of the latency table's model (its file, written by ``latency_rows``) at each
+    graph-optimisation level, batch 1 and the largest batch, at the table's middle length: whether the
+    level the table uses matters."""
+    import torch
+
+    from rnncourse.deploy.latency import GRAPH_OPTIMIZATIONS, onnx_session, summary, time_calls
+
+    length = sizes["lengths"][len(sizes["lengths"]) // 2]
+    rows = []
+    for batch in (1, max(sizes["batches"])):
+        ids = torch.randint(2, sizes["vocab"], (batch, length)).numpy()
+        for level in GRAPH_OPTIMIZATIONS:
+            session = onnx_session(folder / "table-fp32.onnx", threads, optimization=level)
+            times = time_calls(lambda: session.run(None, {"ids": ids}), repeats=sizes["repeats"],
+                               budget_s=sizes["budget_s"])
+            rows.append({"optimization": level, "batch": batch, "length": length, **summary(times, batch)})
+            print(f"  ONNX Runtime fp32, optimisation {level:8s} batch {batch:3d} length {length:4d}: median "
+                  f"{rows[-1]['median_ms']:9.2f} ms (IQR {rows[-1]['p25_ms']:.2f}-{rows[-1]['p75_ms']:.2f})",
+                  flush=True)
     return rows
 
 
@@ -207,7 +232,15 @@ def int8_and_service(profile: str, sizes: dict, threads: int, folder: Path) -> t
     return result, service
 
 
-def summary_list(profile: str, rows: list[dict], int8: dict, service: dict, threads: int) -> list[dict]:
+def off_over_all(optimization: list[dict]) -> dict[str, float]:
+    """``{batch: median latency with graph optimisations off / with all}`` (> 1: they help)."""
+    level = {(r["optimization"], r["batch"]): r["median_ms"] for r in optimization}
+    return {str(batch): round(level[("disable", batch)] / level[("all", batch)], 2)
+            for batch in sorted({r["batch"] for r in optimization})}
+
+
+def summary_list(profile: str, rows: list[dict], optimization: list[dict], int8: dict, service: dict,
+                 threads: int) -> list[dict]:
     claim = profile != "smoke"
     cell = {(r["route"], r["batch"], r["length"]): r for r in rows}
     key = 200 if any(r["length"] == 200 for r in rows) else max(r["length"] for r in rows)
@@ -245,6 +278,9 @@ def summary_list(profile: str, rows: list[dict], int8: dict, service: dict, thre
         {"what": "HTTP service throughput", "value": service["requests_per_second"], "unit": "requests/s",
          "target": None, "met": None},
         *serving_summary(service["batching"], claim),         # batching on against off (serving.py)
+        *({"what": f"ONNX Runtime fp32, batch {batch}, {optimization[0]['length']} tokens: latency with graph "
+                   f"optimisations off / with all (ORT_ENABLE_ALL)", "value": ratio, "unit": "x", "target": None,
+           "met": None} for batch, ratio in off_over_all(optimization).items()),
     ]
 
 
@@ -268,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print("latency table", flush=True)
         rows = latency_rows(sizes, args.threads, Path(tmp))
+        print("ONNX Runtime's graph-optimisation levels", flush=True)
+        optimization = optimization_rows(sizes, args.threads, Path(tmp))
         print("int8 and the service", flush=True)
         int8, service = int8_and_service(args.profile, sizes, args.threads, Path(tmp))
     result = {
@@ -275,10 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load_before, "load_average_after": load_average(), "note": args.note,
         "table_model": {k: sizes[k] for k in ("vocab", "embed", "hidden", "layers")},
         "onnxruntime_graph_optimization": "ORT_ENABLE_ALL",
-        "latency": rows, "int8": int8, "service": service,
+        "latency": rows, "graph_optimization": optimization,
+        "graph_optimization_off_over_all": off_over_all(optimization), "int8": int8, "service": service,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    result["summary"] = summary_list(args.profile, rows, int8, service, args.threads)
+    result["summary"] = summary_list(args.profile, rows, optimization, int8, service, args.threads)
     path = write_results(result, args.out, f"deploy-{args.profile}")
     print_summary(result, path)
     return 0
