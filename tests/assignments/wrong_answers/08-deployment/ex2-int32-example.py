@@ -4,6 +4,6 @@ def export_classifier(model, path):
     example = torch.zeros(2, 5, dtype=torch.int32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model.eval(), (example,), str(path), dynamo=False, input_names=["ids"],
-                          output_names=["logits"],
-                          dynamic_axes={"ids": {0: "batch", 1: "length"}, "logits": {0: "batch"}})
+        torch.onnx.export(model.eval(), (example,), str(path), dynamo=True, verbose=False,
+                          input_names=["ids"], output_names=["logits"],
+                          dynamic_shapes=({0: "batch", 1: "length"},))
