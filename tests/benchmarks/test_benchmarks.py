@@ -110,6 +110,9 @@ def test_deploy_benchmark_runs_under_smoke(tmp_path):
     assert {"eager PyTorch", "ONNX Runtime fp32", "ONNX Runtime int8"} <= routes
     assert all(row["median_ms"] > 0 and row["p99_ms"] >= row["median_ms"] for row in report["latency"])
     assert report["int8"]["size_ratio"] > 1 and report["service"]["failed"] == 0
+    assert {(r["optimization"], r["batch"]) for r in report["graph_optimization"]} == {
+        (level, batch) for level in ("disable", "basic", "extended", "all") for batch in (1, 4)}
+    assert set(report["graph_optimization_off_over_all"]) == {"1", "4"}
     assert report["summary"][0]["met"] is None                         # smoke makes no claim
 
 

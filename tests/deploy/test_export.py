@@ -240,3 +240,18 @@ def test_examples_of_one_row_or_one_token_export_a_dynamic_batch_and_length(tmp_
         shapes = declared_shapes(path)
         assert shapes["ids"] == ["batch", "length"] and shapes["logits"] == ["batch"], example
         assert_parity(model, path)
+
+
+def test_onnx_session_runs_at_the_graph_optimisation_level_asked_for(tmp_path):
+    from rnncourse.deploy.latency import onnx_session
+
+    model = small_classifier()
+    path = export_onnx(model, tmp_path / "m.onnx", torch.randint(2, 300, EXAMPLE), legacy=True)
+    levels = {level: onnx_session(path, 1, optimization=level).get_session_options().graph_optimization_level
+              for level in ("disable", "basic", "extended", "all")}
+    assert levels == {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                      "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                      "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                      "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    with pytest.raises(ValueError, match="optimization must be one of disable, basic, extended, all"):
+        onnx_session(path, 1, optimization="max")
