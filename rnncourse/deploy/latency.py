@@ -5,7 +5,9 @@ with these. (``export_onnx`` lives in :mod:`rnncourse.deploy.export`; it is impo
 ::
 
     times = time_calls(lambda: session.run(None, {"ids": ids}), repeats=50)
-    summary(times)            # {"calls": 50, "median_ms": 1.9, "p99_ms": 2.4, "per_second": 520.0}
+    summary(times)            # {"calls": 50, "median_ms": 1.9, "p25_ms": 1.8, "p75_ms": 2.0,
+                              #  "p99_ms": 2.4, "per_second": 520.0}
+    onnx_session(path, threads=1, optimization="all")   # or "disable", "basic", "extended"
 
 Percentiles are ``numpy.percentile``'s default (linear interpolation between order statistics):
 with ``n`` calls, p99 is close to the largest one unless ``n`` is in the hundreds, so the number of
