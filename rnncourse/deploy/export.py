@@ -38,7 +38,8 @@ from torch import nn
 
 from rnncourse.nn.language_model import CharLM
 
-__all__ = ["export_onnx", "forget_rnn_dispatch", "declared_shapes", "LanguageModelStep", "export_step", "generate_onnx"]
+__all__ = ["export_onnx", "forget_rnn_dispatch", "declared_shapes", "LanguageModelStep", "export_step",
+           "generate_onnx"]
 
 
 @contextlib.contextmanager
@@ -122,9 +123,9 @@ def export_onnx(model: nn.Module, path: str | Path, example_ids: torch.Tensor, *
 
     ``legacy=False`` (the default): ``torch.onnx.export(dynamo=True, dynamic_shapes=...)``, the
     current route, after :func:`forget_rnn_dispatch` (so any number of exports in one process keep
-    the length dynamic); a ``RuntimeError`` says what the exporter said if it fails. ``legacy=True``: the
-    deprecated TorchScript-based exporter with ``dynamic_axes`` (its warning is silenced here; the
-    book shows it)."""
+    the length dynamic); a ``RuntimeError`` says what the exporter said if it fails.
+    ``legacy=True``: the deprecated TorchScript-based exporter with ``dynamic_axes`` (its warning
+    is silenced here; the book shows it)."""
     path = Path(path)
     model = model.eval()
     if example_ids.dim() != 2 or example_ids.shape[1] < 1:

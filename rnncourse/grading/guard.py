@@ -226,7 +226,10 @@ def _torch_wrapper(now, original) -> bool:
       ``torch.nn.Module.__init__`` and ``__setstate__`` for the rest of the process the first time
       anything is traced by dynamo (``torch.onnx.export(dynamo=True)``, ``torch.compile``):
       recognised by their code objects, the module's own globals and the original in their
-      closure, so a look-alike with other globals or another closure is still reported."""
+      closure, so a look-alike with other globals or another closure is still reported. (The
+      module is looked up when needed, not imported at arm time, which would cost each kernel
+      1.4 s: a fake module planted in ``sys.modules`` to pass for torch's is code written to
+      defeat the guard, within the limits the module docstring states.)"""
     if original is _MISSING or not isinstance(now, types.FunctionType):
         return False
     if now.__code__ is _snapshot["dynamo_code"] is not None and getattr(now, "__wrapped__", None) is original:
