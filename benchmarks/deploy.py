@@ -45,7 +45,7 @@ import time
 import warnings
 from pathlib import Path
 
-from machine import load_average, machine_facts, print_summary, write_results
+from machine import add_run_options, load_average, machine_facts, print_summary, start_page_run, write_results
 from serving import CLIENTS, REPEATS, sweep
 from serving import summary as serving_summary
 
@@ -239,8 +239,9 @@ def off_over_all(optimization: list[dict]) -> dict[str, float]:
             for batch in sorted({r["batch"] for r in optimization})}
 
 
-def summary_list(profile: str, rows: list[dict], optimization: list[dict], int8: dict, service: dict,
-                 threads: int) -> list[dict]:
+def summary_list(profile: str, rows: list[dict], optimization: list[dict], ratios: dict[str, float],
+                 int8: dict, service: dict, threads: int) -> list[dict]:
+    """The results file's summary; ``ratios`` are :func:`off_over_all` of ``optimization``."""
     claim = profile != "smoke"
     cell = {(r["route"], r["batch"], r["length"]): r for r in rows}
     key = 200 if any(r["length"] == 200 for r in rows) else max(r["length"] for r in rows)
@@ -280,24 +281,18 @@ def summary_list(profile: str, rows: list[dict], optimization: list[dict], int8:
         *serving_summary(service["batching"], claim),         # batching on against off (serving.py)
         *({"what": f"ONNX Runtime fp32, batch {batch}, {optimization[0]['length']} tokens: latency with graph "
                    f"optimisations off / with all (ORT_ENABLE_ALL)", "value": ratio, "unit": "x", "target": None,
-           "met": None} for batch, ratio in off_over_all(optimization).items()),
+           "met": None} for batch, ratio in ratios.items()),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(SIZES), required=True)
-    parser.add_argument("--threads", type=int, default=1, help="threads for PyTorch and ONNX Runtime (default 1)")
-    parser.add_argument("--note", default="", help="a remark stored with the results")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results file")
+    add_run_options(parser, RESULTS, threads_default=1)       # for PyTorch and ONNX Runtime alike
     args = parser.parse_args(argv)
 
-    os.environ["RNNCOURSE_PROFILE"] = args.profile
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    from rnncourse.runtime.threads import set_threads
-
-    set_threads(args.threads, f"--threads {args.threads}")   # what environment_summary() reports
+    start_page_run(args.profile, args.threads)   # the profile, headless plots, --threads recorded
     sizes = SIZES[args.profile]
     load_before = load_average()
     start = time.perf_counter()
@@ -317,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         "graph_optimization_off_over_all": off_over_all(optimization), "int8": int8, "service": service,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    result["summary"] = summary_list(args.profile, rows, optimization, int8, service, args.threads)
+    result["summary"] = summary_list(args.profile, rows, optimization, result["graph_optimization_off_over_all"],
+                                     int8, service, args.threads)
     path = write_results(result, args.out, f"deploy-{args.profile}")
     print_summary(result, path)
     return 0
