@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from rnncourse.deploy.export import LanguageModelStep, declared_shapes, export_onnx, generate_onnx
+from rnncourse.deploy.latency import onnx_session
 from rnncourse.nn.language_model import CharLM, generate
 from rnncourse.nn.models import SentimentClassifier
 
@@ -33,12 +34,6 @@ def small_classifier(cell="lstm", seed=0, vocab=300):
 def small_lm(cell="lstm", seed=0):
     torch.manual_seed(seed)
     return CharLM(23, 8, 16, num_layers=2, cell=cell).eval()
-
-
-def session(path):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def run_fresh(code: str) -> str:
@@ -78,7 +73,7 @@ def exported(tmp_path_factory):
 
 
 def assert_parity(model, path, atol=1e-5):
-    runner = session(path)
+    runner = onnx_session(path, threads=1)
     generator = torch.Generator().manual_seed(1)
     for batch, length in SHAPES:
         ids = torch.randint(2, 300, (batch, length), generator=generator)
@@ -187,12 +182,12 @@ def test_the_step_wrapper_is_the_model_one_token_at_a_time(cell):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_the_exported_step_generates_what_eager_pytorch_generates(exported, cell):
     path = exported / f"step-{cell}.onnx"
-    names = [i.name for i in session(path).get_inputs()]
+    names = [i.name for i in onnx_session(path, threads=1).get_inputs()]
     assert names == (["token", "h", "c"] if cell == "lstm" else ["token", "h"]), names
     lm, prompt = small_lm(cell), [1, 5, 7]
     eager = list(generate(lm, prompt, 200, temperature=0))
-    assert list(generate_onnx(session(path), prompt, 200)) == eager
-    runner, batch = session(path), 3                  # the batch is dynamic: three streams at once
+    assert list(generate_onnx(onnx_session(path, threads=1), prompt, 200)) == eager
+    runner, batch = onnx_session(path, threads=1), 3      # the batch is dynamic: three streams at once
     state = lm.init_state(batch)
     state = state if isinstance(state, tuple) else (state,)
     token = torch.tensor([[1], [4], [9]])
@@ -206,7 +201,7 @@ def test_the_exported_step_generates_what_eager_pytorch_generates(exported, cell
 
 @pytest.mark.slow
 def test_generate_onnx_refuses_what_it_cannot_do(exported):
-    runner = session(exported / "step-lstm.onnx")
+    runner = onnx_session(exported / "step-lstm.onnx", threads=1)
     with pytest.raises(ValueError, match="n must be >= 0"):
         list(generate_onnx(runner, [1], -1))
     with pytest.raises(ValueError, match="prompt"):
@@ -243,8 +238,6 @@ def test_examples_of_one_row_or_one_token_export_a_dynamic_batch_and_length(tmp_
 
 
 def test_onnx_session_runs_at_the_graph_optimisation_level_asked_for(tmp_path):
-    from rnncourse.deploy.latency import onnx_session
-
     model = small_classifier()
     path = export_onnx(model, tmp_path / "m.onnx", torch.randint(2, 300, EXAMPLE), legacy=True)
     levels = {level: onnx_session(path, 1, optimization=level).get_session_options().graph_optimization_level
